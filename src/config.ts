@@ -1,0 +1,180 @@
+// The one place that reads the environment: every variable of interfaces.md, validated.
+
+export class ConfigError extends Error {
+  constructor(
+    readonly variable: string,
+    problem: string,
+  ) {
+    super(`${variable} ${problem}`);
+    this.name = 'ConfigError';
+  }
+}
+
+export interface Config {
+  port: number;
+  host: string;
+  logLevel: string;
+  /** unset: `npm start` embeds a dev server; `npm run server|worker` require it */
+  temporalAddress: string | undefined;
+  temporalNamespace: string;
+  taskQueue: string;
+  temporalApiKey: string | undefined;
+  temporalTls: boolean;
+  temporalCliPath: string | undefined;
+  temporalUiPort: number;
+  temporalDbFile: string;
+  lineChannelId: string;
+  lineChannelSecret: string | undefined;
+  lineChannelAccessToken: string | undefined;
+  lineLoginChannelId: string | undefined;
+  lineApiBaseUrl: string;
+  hubspotAccessToken: string | undefined;
+  hubspotBaseUrl: string;
+  hubspotClientSecret: string | undefined;
+  hubspotRequestsPer10s: number;
+  syncDateTimeZone: string;
+  adminToken: string | undefined;
+  publicUrl: string | undefined;
+  /** ports of the built-in sandbox APIs started by `npm start` without credentials (0: any free port) */
+  sandboxLinePort: number;
+  sandboxHubspotPort: number;
+}
+
+type Env = Record<string, string | undefined>;
+
+function text(env: Env, name: string, fallback: string): string;
+function text(env: Env, name: string): string | undefined;
+function text(env: Env, name: string, fallback?: string): string | undefined {
+  const raw = env[name];
+  if (raw === undefined || raw.trim() === '') return fallback;
+  return raw.trim();
+}
+
+function secret(env: Env, name: string, minLength = 1): string | undefined {
+  const value = text(env, name);
+  if (value !== undefined && value.length < minLength) {
+    throw new ConfigError(name, `is too short (at least ${minLength} characters expected; value not shown)`);
+  }
+  if (value !== undefined && /\s/.test(value)) {
+    throw new ConfigError(name, 'contains white space (value not shown)');
+  }
+  return value;
+}
+
+function integer(env: Env, name: string, fallback: number, min: number, max: number): number {
+  const raw = text(env, name);
+  if (raw === undefined) return fallback;
+  if (!/^\d+$/.test(raw)) throw new ConfigError(name, `must be a whole number from ${min} to ${max}, got "${raw}"`);
+  const value = Number(raw);
+  if (value < min || value > max) throw new ConfigError(name, `must be from ${min} to ${max}, got ${value}`);
+  return value;
+}
+
+function origin(env: Env, name: string, fallback: string): string {
+  const raw = text(env, name, fallback);
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw new ConfigError(name, `must be an http(s) URL such as ${fallback}, got "${raw}"`);
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    throw new ConfigError(name, `must use http or https, got "${url.protocol}"`);
+  }
+  return raw.replace(/\/+$/, '');
+}
+
+function timeZone(env: Env, name: string): string {
+  const value = text(env, name, 'UTC');
+  try {
+    new Intl.DateTimeFormat('en-US', { timeZone: value });
+  } catch {
+    throw new ConfigError(name, `is not an IANA time zone (e.g. UTC, Asia/Tokyo), got "${value}"`);
+  }
+  return value;
+}
+
+function address(env: Env, name: string): string | undefined {
+  const value = text(env, name);
+  if (value !== undefined && !/^[A-Za-z0-9.\-_[\]:]+:\d{1,5}$/.test(value)) {
+    throw new ConfigError(name, `must be host:port (e.g. 127.0.0.1:7233), got "${value}"`);
+  }
+  return value;
+}
+
+function keyword(env: Env, name: string, fallback: string): string {
+  const value = text(env, name, fallback);
+  if (!/^[A-Za-z0-9._\-]{1,100}$/.test(value)) {
+    throw new ConfigError(name, `may hold only letters, digits, ".", "_" and "-" (1-100), got "${value}"`);
+  }
+  return value;
+}
+
+function bool(env: Env, name: string): boolean {
+  const value = text(env, name);
+  if (value === undefined) return false;
+  if (/^(1|true|yes)$/i.test(value)) return true;
+  if (/^(0|false|no)$/i.test(value)) return false;
+  throw new ConfigError(name, `must be true or false, got "${value}"`);
+}
+
+export function loadConfig(env: Env = process.env): Config {
+  return {
+    port: integer(env, 'PORT', 3000, 0, 65535),
+    host: text(env, 'HOST', '127.0.0.1'),
+    logLevel: keyword(env, 'LOG_LEVEL', 'info'),
+    temporalAddress: address(env, 'TEMPORAL_ADDRESS'),
+    temporalNamespace: keyword(env, 'TEMPORAL_NAMESPACE', 'default'),
+    taskQueue: keyword(env, 'TEMPORAL_TASK_QUEUE', 'line-hubspot-sync'),
+    temporalApiKey: secret(env, 'TEMPORAL_API_KEY'),
+    temporalTls: bool(env, 'TEMPORAL_TLS') || secret(env, 'TEMPORAL_API_KEY') !== undefined,
+    temporalCliPath: text(env, 'TEMPORAL_CLI_PATH'),
+    temporalUiPort: integer(env, 'TEMPORAL_UI_PORT', 8233, 1, 65535),
+    temporalDbFile: text(env, 'TEMPORAL_DB_FILE', '.data/temporal.sqlite'),
+    lineChannelId: keyword(env, 'LINE_CHANNEL_ID', 'default'),
+    lineChannelSecret: secret(env, 'LINE_CHANNEL_SECRET', 8),
+    lineChannelAccessToken: secret(env, 'LINE_CHANNEL_ACCESS_TOKEN', 8),
+    lineLoginChannelId: text(env, 'LINE_LOGIN_CHANNEL_ID'),
+    lineApiBaseUrl: origin(env, 'LINE_API_BASE_URL', 'https://api.line.me'),
+    hubspotAccessToken: secret(env, 'HUBSPOT_ACCESS_TOKEN', 8),
+    hubspotBaseUrl: origin(env, 'HUBSPOT_BASE_URL', 'https://api.hubapi.com'),
+    hubspotClientSecret: secret(env, 'HUBSPOT_CLIENT_SECRET', 8),
+    hubspotRequestsPer10s: integer(env, 'HUBSPOT_REQUESTS_PER_10S', 100, 1, 100_000),
+    syncDateTimeZone: timeZone(env, 'SYNC_DATE_TIME_ZONE'),
+    adminToken: secret(env, 'ADMIN_TOKEN', 16),
+    publicUrl: text(env, 'PUBLIC_URL') === undefined ? undefined : origin(env, 'PUBLIC_URL', 'https://example.com'),
+    sandboxLinePort: integer(env, 'SANDBOX_LINE_PORT', 3101, 0, 65535),
+    sandboxHubspotPort: integer(env, 'SANDBOX_HUBSPOT_PORT', 3102, 0, 65535),
+  };
+}
+
+/** What a role needs beyond the defaults; a missing one stops the process with one line. */
+export function requireFor(config: Config, role: 'server' | 'worker'): void {
+  const need: Array<[keyof Config, string]> =
+    role === 'server'
+      ? [
+          ['temporalAddress', 'TEMPORAL_ADDRESS'],
+          ['lineChannelSecret', 'LINE_CHANNEL_SECRET'],
+        ]
+      : [
+          ['temporalAddress', 'TEMPORAL_ADDRESS'],
+          ['lineChannelAccessToken', 'LINE_CHANNEL_ACCESS_TOKEN'],
+          ['hubspotAccessToken', 'HUBSPOT_ACCESS_TOKEN'],
+        ];
+  for (const [key, variable] of need) {
+    if (config[key] === undefined) throw new ConfigError(variable, 'is required but not set');
+  }
+}
+
+/** Runs a process entry: a ConfigError becomes one line on stderr and exit code 2. */
+export function configOrExit(load: () => Config): Config {
+  try {
+    return load();
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      process.stderr.write(`configuration error: ${error.message}\n`);
+      process.exit(2);
+    }
+    throw error;
+  }
+}
