@@ -1,0 +1,30 @@
+// Which webhook events concern a friend's contact, and in what form the friend workflow takes them.
+import type { FriendEvent } from '../../workflows/friend.ts';
+
+const FRIEND_EVENT_TYPES = new Set(['follow', 'unfollow', 'message']);
+const LINE_USER_ID = /^U[0-9a-f]{32}$/;
+
+/** A follow, unfollow or message from a user source; anything else (groups, rooms, other types) → undefined. */
+export function friendEventOf(candidate: unknown): { userId: string; event: FriendEvent } | undefined {
+  if (!candidate || typeof candidate !== 'object') return undefined;
+  const e = candidate as {
+    type?: unknown;
+    timestamp?: unknown;
+    webhookEventId?: unknown;
+    source?: { type?: unknown; userId?: unknown };
+    follow?: { isUnblocked?: unknown };
+    deliveryContext?: { isRedelivery?: unknown };
+  };
+  if (typeof e.type !== 'string' || !FRIEND_EVENT_TYPES.has(e.type)) return undefined;
+  if (e.source?.type !== 'user' || typeof e.source.userId !== 'string' || !LINE_USER_ID.test(e.source.userId)) return undefined;
+  if (typeof e.timestamp !== 'number' || !Number.isFinite(e.timestamp)) return undefined;
+  if (typeof e.webhookEventId !== 'string' || e.webhookEventId.length === 0 || e.webhookEventId.length > 64) return undefined;
+  const event: FriendEvent = {
+    eventId: e.webhookEventId,
+    kind: e.type as FriendEvent['kind'],
+    timestamp: e.timestamp,
+    ...(e.type === 'follow' ? { unblocked: e.follow?.isUnblocked === true } : {}),
+    ...(e.deliveryContext?.isRedelivery === true ? { redelivery: true } : {}),
+  };
+  return { userId: e.source.userId, event };
+}

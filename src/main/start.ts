@@ -1,0 +1,79 @@
+// `npm start`: everything on one machine — Temporal dev server (Web UI, SQLite), sandbox LINE and
+// HubSpot APIs when no credentials are set, the worker and the HTTP server. Ctrl-C stops it all.
+import { resolve } from 'node:path';
+import { configOrExit, loadConfig, type Config } from '../config.ts';
+import { startHubspotSandbox, SANDBOX_HUBSPOT_ACCESS_TOKEN } from '../sandbox/hubspot.ts';
+import { SANDBOX_LINE_CHANNEL_ACCESS_TOKEN, SANDBOX_LINE_CHANNEL_SECRET, startLineSandbox } from '../sandbox/line.ts';
+import { onShutdown, startServer, startWorker } from '../service.ts';
+import { ensureTemporalCli, PROJECT_ROOT } from '../temporal/cli.ts';
+import { startDevServer } from '../temporal/dev-server.ts';
+
+const log = (line: string) => process.stderr.write(`[start] ${line}\n`);
+const base = configOrExit(() => loadConfig());
+const stops: Array<() => Promise<void>> = [];
+const stopAll = async () => {
+  for (const stop of stops.reverse()) await stop().catch((error: unknown) => log(`stop failed: ${(error as Error).message}`));
+};
+onShutdown(stopAll, log);
+
+try {
+  const config: Config = { ...base };
+  const lines: string[] = [];
+
+  if (!config.temporalAddress) {
+    const cli = await ensureTemporalCli(log);
+    if (!cli) throw new Error('no Temporal CLI: set TEMPORAL_ADDRESS, or TEMPORAL_CLI_PATH, or install `temporal`');
+    const dbFile = resolve(PROJECT_ROOT, config.temporalDbFile);
+    const server = await startDevServer({ cliPath: cli.path, port: 7233, uiPort: config.temporalUiPort, dbFile });
+    stops.push(() => server.stop());
+    config.temporalAddress = server.address;
+    lines.push(`Temporal dev server  ${server.address} (data: ${dbFile})`, `Temporal Web UI      ${server.uiUrl}`);
+  } else {
+    lines.push(`Temporal             ${config.temporalAddress} (namespace ${config.temporalNamespace})`);
+  }
+
+  if (!config.lineChannelAccessToken || !config.lineChannelSecret) {
+    const line = await startLineSandbox({ port: config.sandboxLinePort, host: config.host });
+    stops.push(() => line.close());
+    config.lineChannelAccessToken = SANDBOX_LINE_CHANNEL_ACCESS_TOKEN;
+    config.lineChannelSecret = SANDBOX_LINE_CHANNEL_SECRET;
+    config.lineApiBaseUrl = line.url;
+    lines.push(`sandbox LINE API     ${line.url} (no LINE credentials set)`);
+  }
+  if (!config.hubspotAccessToken) {
+    const hubspot = await startHubspotSandbox({ port: config.sandboxHubspotPort, host: config.host, requestsPer10s: config.hubspotRequestsPer10s });
+    stops.push(() => hubspot.close());
+    config.hubspotAccessToken = SANDBOX_HUBSPOT_ACCESS_TOKEN;
+    config.hubspotBaseUrl = hubspot.url;
+    lines.push(`sandbox HubSpot API  ${hubspot.url} (no HubSpot token set; contacts: ${hubspot.url}/_sandbox/contacts)`);
+  }
+
+  const worker = await startWorker(config, { log });
+  stops.push(() => worker.stop());
+  worker.done.catch((error: unknown) => {
+    log(`worker failed: ${(error as Error).message}`);
+    void stopAll().then(() => process.exit(1));
+  });
+  const server = await startServer(config);
+  stops.push(() => server.stop());
+
+  lines.unshift(`HTTP server          ${server.url}  (LINE webhook: POST ${server.url}/webhooks/line)`);
+  const sandboxed = base.lineChannelAccessToken === undefined || base.lineChannelSecret === undefined;
+  process.stdout.write(
+    [
+      '',
+      'line-hubspot-sync is running:',
+      ...lines.map((l) => `  ${l}`),
+      '',
+      ...(sandboxed
+        ? ['Make a sandbox friend follow (in another terminal):', '  npm run line -- follow', 'then find it in the Temporal UI (search LineUserId = "U…") and in the sandbox HubSpot contacts.', '']
+        : []),
+      'Ctrl-C stops everything.',
+      '',
+    ].join('\n'),
+  );
+} catch (error) {
+  log(`could not start: ${(error as Error).message}`);
+  await stopAll();
+  process.exit(1);
+}

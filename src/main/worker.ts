@@ -1,0 +1,14 @@
+// `npm run worker`: the workers alone, against TEMPORAL_ADDRESS.
+import { configOrExit, loadConfig, requireFor } from '../config.ts';
+import { onShutdown, startWorker } from '../service.ts';
+
+const config = configOrExit(() => {
+  const c = loadConfig();
+  requireFor(c, 'worker');
+  return c;
+});
+const log = (line: string) => process.stderr.write(`[worker] ${line}\n`);
+const worker = await startWorker(config, { log });
+log(`polling task queue ${config.taskQueue} (and ${config.taskQueue}-hubspot) on ${config.temporalAddress}`);
+onShutdown(() => worker.stop(), log);
+await worker.done;

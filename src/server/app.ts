@@ -1,0 +1,55 @@
+// The HTTP service as a Fastify plugin: webhooks in, Temporal out. No LINE or HubSpot calls here.
+import Fastify, { type FastifyInstance, type FastifyPluginAsync, type FastifyServerOptions } from 'fastify';
+import type { Client } from '@temporalio/client';
+import type { Config } from '../config.ts';
+import { healthRoutes } from './routes/health.ts';
+import { lineWebhookRoutes } from './routes/line-webhook.ts';
+
+export interface AppOptions {
+  config: Config;
+  temporal: Client;
+}
+
+/** Everything the service serves, registered as one plugin so tests and entries build it the same way. */
+export const syncService: FastifyPluginAsync<AppOptions> = async (app, { config, temporal }) => {
+  app.setErrorHandler((error: { statusCode?: number; message: string }, request, reply) => {
+    const status = error.statusCode && error.statusCode >= 400 ? error.statusCode : 500;
+    if (status >= 500) request.log.error({ err: error }, 'request failed');
+    else request.log.info({ status, reason: error.message }, 'request rejected');
+    void reply.code(status).send({ error: status >= 500 ? 'internal error' : error.message });
+  });
+
+  await app.register(healthRoutes, { temporal });
+  if (config.lineChannelSecret) {
+    await app.register(lineWebhookRoutes, {
+      temporal,
+      channelSecret: config.lineChannelSecret,
+      channelId: config.lineChannelId,
+      taskQueue: config.taskQueue,
+      timeZone: config.syncDateTimeZone,
+    });
+  }
+};
+
+/** pino options: JSON logs, never an authorization header or signature. */
+export function loggerOptions(level: string): FastifyServerOptions['logger'] {
+  return {
+    level,
+    redact: {
+      paths: ['req.headers.authorization', 'req.headers["x-line-signature"]', 'req.headers["x-hubspot-signature-v3"]', 'req.headers.cookie', '*.idToken', '*.id_token'],
+      censor: '[redacted]',
+    },
+  };
+}
+
+export async function buildApp(options: AppOptions & { logger?: FastifyServerOptions['logger'] }): Promise<FastifyInstance> {
+  const app = Fastify({
+    logger: options.logger ?? loggerOptions(options.config.logLevel),
+    bodyLimit: 1024 * 1024,
+    // Behind a load balancer, request IPs and protocol come from X-Forwarded-*.
+    trustProxy: true,
+    requestTimeout: 10_000,
+  });
+  await app.register(syncService, options);
+  return app;
+}

@@ -1,0 +1,66 @@
+// POST /webhooks/line: signature on the raw bytes first, then each friend event to its workflow.
+import type { FastifyPluginAsync } from 'fastify';
+import type { Client } from '@temporalio/client';
+import { verifyLineSignature } from '../../line/signature.ts';
+import { friendEventOf } from '../../line/friend-events.ts';
+import { deliverFriendEvent, type FriendTarget } from '../../temporal/friend-client.ts';
+
+export interface LineWebhookOptions extends FriendTarget {
+  temporal: Client;
+  channelSecret: string;
+  /** how long Temporal may take to accept the events; LINE gives up after 2 s */
+  deadlineMs?: number;
+}
+
+export const LINE_WEBHOOK_BODY_LIMIT = 1024 * 1024;
+
+export const lineWebhookRoutes: FastifyPluginAsync<LineWebhookOptions> = async (app, options) => {
+  const { temporal, channelSecret } = options;
+  const deadlineMs = options.deadlineMs ?? 1200;
+
+  // Raw bytes only here: the signature is over them, and nothing is parsed before it is checked.
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: LINE_WEBHOOK_BODY_LIMIT }, (_request, body, done) => done(null, body));
+
+  app.post('/webhooks/line', async (request, reply) => {
+    const raw = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
+    const signature = request.headers['x-line-signature'];
+    if (!verifyLineSignature(raw, typeof signature === 'string' ? signature : undefined, channelSecret)) {
+      return reply.code(401).send({ error: 'invalid or missing x-line-signature' });
+    }
+    let body: unknown;
+    try {
+      body = JSON.parse(raw.toString('utf8'));
+    } catch {
+      return reply.code(400).send({ error: 'body is not valid JSON' });
+    }
+    const events = (body as { events?: unknown })?.events;
+    if (!Array.isArray(events)) return reply.code(400).send({ error: 'body has no "events" array' });
+
+    const accepted: Array<{ userId: string; event: NonNullable<ReturnType<typeof friendEventOf>>['event'] }> = [];
+    const ignored: Record<string, number> = {};
+    for (const candidate of events) {
+      const friendEvent = friendEventOf(candidate);
+      if (friendEvent) accepted.push(friendEvent);
+      else {
+        const e = candidate as { type?: unknown; source?: { type?: unknown } };
+        const key = `${typeof e?.type === 'string' ? e.type : 'unknown'}/${typeof e?.source?.type === 'string' ? e.source.type : 'none'}`;
+        ignored[key] = (ignored[key] ?? 0) + 1;
+      }
+    }
+    if (Object.keys(ignored).length > 0) request.log.info({ ignored }, 'LINE events ignored (not a friend event from a user)');
+    if (accepted.length === 0) return { accepted: 0 };
+
+    const deadline = Date.now() + deadlineMs;
+    const results = await Promise.allSettled(
+      accepted.map(({ userId, event }) => temporal.withDeadline(deadline, () => deliverFriendEvent(temporal, options, userId, event))),
+    );
+    const failures = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failures.length > 0) {
+      request.log.error({ failed: failures.length, of: accepted.length, reason: (failures[0]!.reason as Error)?.message }, 'Temporal did not accept LINE events');
+      return reply.code(503).header('retry-after', '1').send({ error: 'events could not be handed to Temporal; LINE may redeliver them' });
+    }
+    request.log.info({ accepted: accepted.map((a) => `${a.event.kind}:${a.event.eventId}`) }, 'LINE events handed to Temporal');
+    return { accepted: accepted.length };
+  });
+};

@@ -1,0 +1,107 @@
+// Wiring shared by the process entries: a worker process and an HTTP server, each stoppable.
+import type { FastifyInstance } from 'fastify';
+import type { Client } from '@temporalio/client';
+import type { WorkflowBundleOption } from '@temporalio/worker';
+import type { Config } from './config.ts';
+import { createHubspotClient } from './hubspot/client.ts';
+import { ensureLineProperties } from './hubspot/ensure-properties.ts';
+import { createLineClient } from './line/client.ts';
+import { buildApp } from './server/app.ts';
+import { connectClient, connectWorkerConnection, targetOf } from './temporal/connection.ts';
+import { ensureSearchAttributes } from './temporal/ensure-search-attributes.ts';
+import { createSyncWorkers, runWorkers } from './temporal/worker.ts';
+
+type Log = (line: string) => void;
+
+export interface RunningWorker {
+  /** resolves when the workers stop; rejects if one fails */
+  done: Promise<void>;
+  stop(): Promise<void>;
+}
+
+export async function startWorker(config: Config, options: { log?: Log; workflowBundle?: WorkflowBundleOption } = {}): Promise<RunningWorker> {
+  const log = options.log ?? (() => {});
+  const target = targetOf(config);
+  if (!config.hubspotAccessToken || !config.lineChannelAccessToken) throw new Error('the worker needs HUBSPOT_ACCESS_TOKEN and LINE_CHANNEL_ACCESS_TOKEN');
+  const hubspot = createHubspotClient({ accessToken: config.hubspotAccessToken, baseUrl: config.hubspotBaseUrl });
+  const line = createLineClient({ channelAccessToken: config.lineChannelAccessToken, baseUrl: config.lineApiBaseUrl });
+
+  const client = await connectClient(target);
+  try {
+    const added = await ensureSearchAttributes(client.connection, target.namespace);
+    if (added.length) log(`added Temporal search attributes: ${added.join(', ')}`);
+  } catch (error) {
+    // Temporal Cloud manages search attributes outside the operator API.
+    log(`could not check Temporal search attributes (${(error as Error).message}); make sure LineChannelId and LineUserId (Keyword) exist`);
+  }
+  const report = await ensureLineProperties(hubspot);
+  if (report.created.length) log(`created HubSpot properties: ${report.created.join(', ')}`);
+  if (report.updated.length) log(`updated HubSpot properties: ${report.updated.join(', ')}`);
+  for (const problem of report.problems) log(`HubSpot property problem: ${problem}`);
+  await client.connection.close();
+
+  const connection = await connectWorkerConnection(target);
+  const workers = await createSyncWorkers({
+    connection,
+    namespace: target.namespace,
+    taskQueue: config.taskQueue,
+    line,
+    hubspot,
+    timeZone: config.syncDateTimeZone,
+    hubspotRequestsPer10s: config.hubspotRequestsPer10s,
+    ...(options.workflowBundle ? { workflowBundle: options.workflowBundle } : {}),
+  });
+  const abort = new AbortController();
+  const done = runWorkers(workers, abort.signal).finally(() => connection.close());
+  return {
+    done,
+    async stop() {
+      abort.abort();
+      await done.catch(() => {});
+    },
+  };
+}
+
+export interface RunningServer {
+  app: FastifyInstance;
+  url: string;
+  client: Client;
+  stop(): Promise<void>;
+}
+
+export async function startServer(config: Config): Promise<RunningServer> {
+  const client = await connectClient(targetOf(config));
+  const app = await buildApp({ config, temporal: client });
+  const address = await app.listen({ port: config.port, host: config.host });
+  return {
+    app,
+    url: address,
+    client,
+    async stop() {
+      await app.close();
+      await client.connection.close();
+    },
+  };
+}
+
+/** Stops everything on SIGINT/SIGTERM, once; a second Ctrl-C exits at once. */
+export function onShutdown(stop: () => Promise<void>, log: Log): void {
+  let stopping = false;
+  const handler = (signal: NodeJS.Signals) => {
+    if (stopping) {
+      log(`${signal} again: exiting now`);
+      process.exit(130);
+    }
+    stopping = true;
+    log(`${signal}: stopping…`);
+    stop().then(
+      () => process.exit(0),
+      (error: unknown) => {
+        log(`error while stopping: ${(error as Error).message}`);
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGINT', handler);
+  process.on('SIGTERM', handler);
+}

@@ -1,0 +1,69 @@
+// Builds the workers: workflows + LINE activities on the main queue; HubSpot activities on their
+// own queue, whose server-side rate limit paces HubSpot requests across every worker at once.
+import { createRequire } from 'node:module';
+import { Worker, type NativeConnection, type WorkflowBundleOption } from '@temporalio/worker';
+import type { Client as HubspotClient } from '@hubspot/api-client';
+import type { messagingApi } from '@line/bot-sdk';
+import { createHubspotActivities, createLineActivities } from '../../activities/index.ts';
+import { hubspotTaskQueue } from './ids.ts';
+
+const require = createRequire(import.meta.url);
+export const WORKFLOWS_PATH = require.resolve('../../workflows/index.ts');
+
+/** HubSpot's limit is per rolling 10 s; leave headroom for the limiter's burst and the worker's start-up calls. */
+export function hubspotActivitiesPerSecond(requestsPer10s: number): number {
+  return Math.max(0.1, (requestsPer10s * 0.9) / 10);
+}
+
+export interface SyncWorkerOptions {
+  connection: NativeConnection;
+  namespace: string;
+  taskQueue: string;
+  line: messagingApi.MessagingApiClient;
+  hubspot: HubspotClient;
+  timeZone: string;
+  hubspotRequestsPer10s: number;
+  /** prebuilt workflow bundle (tests, benchmarks); default: bundle `workflows/` at start */
+  workflowBundle?: WorkflowBundleOption;
+  /** extra activities (e.g. ones that need a Temporal client) */
+  extraActivities?: Record<string, (...args: never[]) => Promise<unknown>>;
+}
+
+export async function createSyncWorkers(options: SyncWorkerOptions): Promise<Worker[]> {
+  const { connection, namespace, taskQueue } = options;
+  const main = await Worker.create({
+    connection,
+    namespace,
+    taskQueue,
+    ...(options.workflowBundle ? { workflowBundle: options.workflowBundle } : { workflowsPath: WORKFLOWS_PATH }),
+    activities: { ...createLineActivities({ line: options.line }), ...(options.extraActivities ?? {}) },
+    maxConcurrentActivityTaskExecutions: 100,
+  });
+  const hubspot = await Worker.create({
+    connection,
+    namespace,
+    taskQueue: hubspotTaskQueue(taskQueue),
+    activities: createHubspotActivities({ hubspot: options.hubspot, timeZone: options.timeZone }),
+    maxTaskQueueActivitiesPerSecond: hubspotActivitiesPerSecond(options.hubspotRequestsPer10s),
+    maxConcurrentActivityTaskExecutions: 20,
+  });
+  return [main, hubspot];
+}
+
+/** Runs workers until `signal` aborts (or one of them fails), then shuts all of them down. */
+export async function runWorkers(workers: Worker[], signal?: AbortSignal): Promise<void> {
+  const onAbort = () => workers.forEach((w) => w.getState() === 'RUNNING' && w.shutdown());
+  signal?.addEventListener('abort', onAbort, { once: true });
+  try {
+    await Promise.all(
+      workers.map((w) =>
+        w.run().catch((error: unknown) => {
+          onAbort();
+          throw error;
+        }),
+      ),
+    );
+  } finally {
+    signal?.removeEventListener('abort', onAbort);
+  }
+}

@@ -1,0 +1,100 @@
+// The real thing for integration tests: a Temporal dev server, sandbox LINE and HubSpot over HTTP,
+// the workers and the HTTP server, wired exactly as `npm start` wires them.
+import type { Client } from '@temporalio/client';
+import { loadConfig, type Config } from '../../src/config.ts';
+import { startHubspotSandbox, SANDBOX_HUBSPOT_ACCESS_TOKEN, type HubspotSandboxOptions } from '../../src/sandbox/hubspot.ts';
+import { SANDBOX_LINE_CHANNEL_ACCESS_TOKEN, SANDBOX_LINE_CHANNEL_SECRET, startLineSandbox } from '../../src/sandbox/line.ts';
+import { startServer, startWorker, type RunningServer, type RunningWorker } from '../../src/service.ts';
+import { locateTemporalCli } from '../../src/temporal/cli.ts';
+import { startDevServer, type DevServer } from '../../src/temporal/dev-server.ts';
+import { cachedWorkflowBundle } from '../../src/temporal/workflow-bundle.ts';
+
+export interface StackOptions {
+  hubspot?: HubspotSandboxOptions;
+  env?: Record<string, string>;
+  /** SQLite file for the dev server (restart tests); default in memory */
+  dbFile?: string;
+}
+
+export interface Stack {
+  config: Config;
+  temporal: DevServer;
+  client: Client;
+  line: Awaited<ReturnType<typeof startLineSandbox>>;
+  hubspot: Awaited<ReturnType<typeof startHubspotSandbox>>;
+  server: RunningServer;
+  worker: RunningWorker | undefined;
+  /** base URL of the service */
+  url: string;
+  startWorker(): Promise<RunningWorker>;
+  stopWorker(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+const quiet = () => {};
+
+export function temporalCliPath(): string {
+  const cli = locateTemporalCli();
+  if (!cli) throw new Error('the Temporal CLI is not installed: run `npm run temporal:ensure` (npm test does)');
+  return cli.path;
+}
+
+export async function startStack(options: StackOptions = {}): Promise<Stack> {
+  const temporal = await startDevServer({ cliPath: temporalCliPath(), ...(options.dbFile ? { dbFile: options.dbFile } : {}) });
+  const line = await startLineSandbox({ port: 0 });
+  const hubspot = await startHubspotSandbox({ port: 0, ...options.hubspot });
+  const config: Config = {
+    ...loadConfig({ LOG_LEVEL: 'warn', HUBSPOT_REQUESTS_PER_10S: String(options.hubspot?.requestsPer10s ?? 1000), ...options.env }),
+    port: 0,
+    temporalAddress: temporal.address,
+    lineChannelSecret: SANDBOX_LINE_CHANNEL_SECRET,
+    lineChannelAccessToken: SANDBOX_LINE_CHANNEL_ACCESS_TOKEN,
+    lineApiBaseUrl: line.url,
+    hubspotAccessToken: SANDBOX_HUBSPOT_ACCESS_TOKEN,
+    hubspotBaseUrl: hubspot.url,
+  };
+  const workflowBundle = await cachedWorkflowBundle();
+  const server = await startServer(config);
+  const stack: Stack = {
+    config,
+    temporal,
+    client: server.client,
+    line,
+    hubspot,
+    server,
+    worker: undefined,
+    url: server.url,
+    async startWorker() {
+      stack.worker = await startWorker(config, { log: quiet, workflowBundle });
+      return stack.worker;
+    },
+    async stopWorker() {
+      await stack.worker?.stop();
+      stack.worker = undefined;
+    },
+    async stop() {
+      await stack.stopWorker();
+      await server.stop();
+      await Promise.all([line.close(), hubspot.close()]);
+      await temporal.stop();
+    },
+  };
+  await stack.startWorker();
+  return stack;
+}
+
+/** Polls until `check` returns a value (not undefined) or the time runs out. */
+export async function eventually<T>(check: () => Promise<T | undefined> | T | undefined, { timeoutMs = 20_000, intervalMs = 100, what = 'condition' } = {}): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      const value = await check();
+      if (value !== undefined) return value;
+    } catch (error) {
+      last = error;
+    }
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last ? `: ${(last as Error).message}` : ''}`);
+    await new Promise((r) => setTimeout(r, intervalMs));
+  }
+}

@@ -1,0 +1,169 @@
+// One workflow per LINE friend: applies that friend's events one at a time, each at most once.
+import {
+  allHandlersFinished,
+  condition,
+  continueAsNew,
+  defineQuery,
+  defineSignal,
+  log,
+  proxyActivities,
+  setCurrentDetails,
+  setHandler,
+  workflowInfo,
+} from '@temporalio/workflow';
+import type { HubspotActivities, LineActivities } from '../activities/index.ts';
+import { decideContact, describeDecision } from '../src/contact/index.ts';
+import type { ContactDecision, LineProfile, Observation } from '../src/contact/types.ts';
+import { hubspotTaskQueue } from '../src/temporal/ids.ts';
+
+/** A friend event as the webhook hands it over: what happened, when, and LINE's event ID. */
+export interface FriendEvent {
+  /** webhookEventId: the key that makes redeliveries harmless */
+  eventId: string;
+  kind: 'follow' | 'unfollow' | 'message';
+  unblocked?: boolean;
+  /** the event's timestamp (ms): its observation time */
+  timestamp: number;
+  redelivery?: boolean;
+}
+
+export interface FriendWorkflowInput {
+  channelId: string;
+  userId: string;
+  timeZone: string;
+  hubspotTaskQueue?: string;
+  /** events received but not yet applied, carried across continue-as-new */
+  pending?: FriendEvent[];
+  /** recently applied event IDs, carried across continue-as-new */
+  seen?: string[];
+  applied?: number;
+  failed?: number;
+  /** how long without events before the workflow ends (ms) */
+  idleMs?: number;
+}
+
+export interface AppliedEvent {
+  eventId: string;
+  kind: FriendEvent['kind'];
+  timestamp: number;
+  outcome: string;
+}
+
+export interface FriendState {
+  userId: string;
+  pending: number;
+  applied: number;
+  failed: number;
+  duplicatesIgnored: number;
+  recent: AppliedEvent[];
+}
+
+export const friendEventSignal = defineSignal<[FriendEvent]>('friendEvent');
+export const friendStateQuery = defineQuery<FriendState>('friendState');
+
+/** How many applied event IDs a friend remembers: far more than LINE's redelivery window holds. */
+export const SEEN_EVENT_IDS = 500;
+const DEFAULT_IDLE_MS = 15 * 60 * 1000;
+
+const line = proxyActivities<LineActivities>({
+  startToCloseTimeout: '20 seconds',
+  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute' },
+});
+
+function hubspotActivities(taskQueue: string | undefined) {
+  return proxyActivities<HubspotActivities>({
+    ...(taskQueue ? { taskQueue } : {}),
+    startToCloseTimeout: '30 seconds',
+    // Rate limits and outages can last long: keep trying, with waits HubSpot dictates (nextRetryDelay).
+    retry: { initialInterval: '2 seconds', backoffCoefficient: 2, maximumInterval: '5 minutes' },
+  });
+}
+
+function observationOf(event: FriendEvent): Observation {
+  switch (event.kind) {
+    case 'follow':
+      return { kind: 'follow', unblocked: Boolean(event.unblocked), observedAt: event.timestamp };
+    case 'unfollow':
+      return { kind: 'unfollow', observedAt: event.timestamp };
+    case 'message':
+      return { kind: 'message', observedAt: event.timestamp };
+  }
+}
+
+export async function friendWorkflow(input: FriendWorkflowInput): Promise<FriendState> {
+  const { userId, timeZone } = input;
+  const hubspot = hubspotActivities(input.hubspotTaskQueue ?? hubspotTaskQueue(workflowInfo().taskQueue));
+  const pending: FriendEvent[] = [...(input.pending ?? [])];
+  const seen = new Set<string>(input.seen ?? []);
+  const queued = new Set<string>(pending.map((e) => e.eventId));
+  const recent: AppliedEvent[] = [];
+  let applied = input.applied ?? 0;
+  let duplicatesIgnored = 0;
+  let failed = input.failed ?? 0;
+
+  setHandler(friendEventSignal, (event) => {
+    if (seen.has(event.eventId) || queued.has(event.eventId)) {
+      duplicatesIgnored++;
+      log.info('duplicate LINE event ignored', { eventId: event.eventId, redelivery: event.redelivery });
+      return;
+    }
+    queued.add(event.eventId);
+    pending.push(event);
+  });
+  setHandler(friendStateQuery, () => ({ userId, pending: pending.length, applied, failed, duplicatesIgnored, recent: recent.slice(-20) }));
+
+  const remember = (eventId: string) => {
+    seen.add(eventId);
+    if (seen.size > SEEN_EVENT_IDS) seen.delete(seen.values().next().value as string);
+  };
+
+  const apply = async (event: FriendEvent): Promise<string> => {
+    const observation = observationOf(event);
+    // A blocked user's profile cannot be read: an unfollow needs none.
+    const profile: LineProfile | null =
+      event.kind === 'unfollow' ? null : await line.readLineProfile.executeWithOptions({ summary: `read LINE profile (${event.kind})` }, [userId]);
+    const contacts = await hubspot.readContactsByLineUserId.executeWithOptions({ summary: 'find contact by line_user_id' }, [[userId]]);
+    const decision: ContactDecision = decideContact({ userId, observation, profile, existing: contacts[userId] ?? null, now: Date.now(), timeZone });
+    const outcome = describeDecision(decision);
+    if (decision.action !== 'none') {
+      await hubspot.upsertContactByLineUserId.executeWithOptions({ summary: outcome }, [{ userId, properties: decision.properties }]);
+    }
+    return outcome;
+  };
+
+  const idleMs = input.idleMs ?? DEFAULT_IDLE_MS;
+  setCurrentDetails(`LINE friend ${userId}: waiting for events`);
+  for (;;) {
+    const gotEvent = await condition(() => pending.length > 0, idleMs);
+    if (!gotEvent && pending.length === 0) {
+      await condition(allHandlersFinished);
+      if (pending.length === 0) break;
+    }
+    // Events of one friend are applied in the order LINE stamped them, one at a time.
+    pending.sort((a, b) => a.timestamp - b.timestamp);
+    const event = pending.shift()!;
+    queued.delete(event.eventId);
+    setCurrentDetails(`applying ${event.kind} of ${new Date(event.timestamp).toISOString()} (${pending.length} more pending)`);
+    let outcome: string;
+    try {
+      outcome = await apply(event);
+    } catch (error) {
+      // A non-retryable vendor answer (bad token, rejected value): record it and go on with later events.
+      failed++;
+      outcome = `failed: ${(error as Error).cause instanceof Error ? ((error as Error).cause as Error).message : (error as Error).message}`;
+      log.error('LINE event could not be applied', { eventId: event.eventId, kind: event.kind, outcome });
+    }
+    remember(event.eventId);
+    applied++;
+    recent.push({ eventId: event.eventId, kind: event.kind, timestamp: event.timestamp, outcome });
+    if (recent.length > 20) recent.shift();
+    log.info('LINE event applied', { eventId: event.eventId, kind: event.kind, outcome });
+    setCurrentDetails(`last: ${event.kind} → ${outcome}; applied ${applied}, pending ${pending.length}`);
+
+    if (workflowInfo().continueAsNewSuggested) {
+      await condition(allHandlersFinished);
+      await continueAsNew<typeof friendWorkflow>({ ...input, pending, seen: [...seen], applied, failed });
+    }
+  }
+  return { userId, pending: 0, applied, failed, duplicatesIgnored, recent };
+}

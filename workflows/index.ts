@@ -1,0 +1,1 @@
+export { friendWorkflow, friendEventSignal, friendStateQuery } from './friend.ts';
