@@ -1,6 +1,6 @@
 // Wiring shared by the process entries: a worker process and an HTTP server, each stoppable.
 import type { FastifyInstance } from 'fastify';
-import type { Client } from '@temporalio/client';
+import type { Client, Connection } from '@temporalio/client';
 import type { WorkflowBundleOption } from '@temporalio/worker';
 import type { Config } from './config.ts';
 import { createHubspotClient } from './hubspot/client.ts';
@@ -28,7 +28,7 @@ export async function startWorker(config: Config, options: { log?: Log; workflow
 
   const client = await connectClient(target);
   try {
-    const added = await ensureSearchAttributes(client.connection, target.namespace);
+    const added = await ensureSearchAttributes(client.connection as Connection, target.namespace);
     if (added.length) log(`added Temporal search attributes: ${added.join(', ')}`);
   } catch (error) {
     // Temporal Cloud manages search attributes outside the operator API.

@@ -5,6 +5,7 @@ import {
   continueAsNew,
   defineQuery,
   defineSignal,
+  getExternalWorkflowHandle,
   log,
   proxyActivities,
   setCurrentDetails,
@@ -14,7 +15,8 @@ import {
 import type { HubspotActivities, LineActivities } from '../activities/index.ts';
 import { decideContact, describeDecision } from '../src/contact/index.ts';
 import type { ContactDecision, LineProfile, Observation } from '../src/contact/types.ts';
-import { hubspotTaskQueue } from '../src/temporal/ids.ts';
+import { hubspotTaskQueue, importWorkflowId } from '../src/temporal/ids.ts';
+import { friendObservedSignal, reapplyFollowStateSignal } from './signals.ts';
 
 /** A friend event as the webhook hands it over: what happened, when, and LINE's event ID. */
 export interface FriendEvent {
@@ -25,6 +27,8 @@ export interface FriendEvent {
   /** the event's timestamp (ms): its observation time */
   timestamp: number;
   redelivery?: boolean;
+  /** set on a re-application of an already applied follow-state event (asked for by an import) */
+  reapply?: boolean;
 }
 
 export interface FriendWorkflowInput {
@@ -38,6 +42,8 @@ export interface FriendWorkflowInput {
   seen?: string[];
   applied?: number;
   failed?: number;
+  /** the latest follow-state event applied, for re-application */
+  lastFollowEvent?: FriendEvent;
   /** how long without events before the workflow ends (ms) */
   idleMs?: number;
 }
@@ -100,6 +106,7 @@ export async function friendWorkflow(input: FriendWorkflowInput): Promise<Friend
   let applied = input.applied ?? 0;
   let duplicatesIgnored = 0;
   let failed = input.failed ?? 0;
+  let lastFollowEvent: FriendEvent | undefined = input.lastFollowEvent;
 
   setHandler(friendEventSignal, (event) => {
     if (seen.has(event.eventId) || queued.has(event.eventId)) {
@@ -110,6 +117,11 @@ export async function friendWorkflow(input: FriendWorkflowInput): Promise<Friend
     queued.add(event.eventId);
     pending.push(event);
   });
+  setHandler(reapplyFollowStateSignal, ({ reason }) => {
+    if (!lastFollowEvent || pending.some((e) => e.reapply)) return;
+    log.info('re-applying the latest follow state', { reason, eventId: lastFollowEvent.eventId });
+    pending.push({ ...lastFollowEvent, reapply: true });
+  });
   setHandler(friendStateQuery, () => ({ userId, pending: pending.length, applied, failed, duplicatesIgnored, recent: recent.slice(-20) }));
 
   const remember = (eventId: string) => {
@@ -117,8 +129,18 @@ export async function friendWorkflow(input: FriendWorkflowInput): Promise<Friend
     if (seen.size > SEEN_EVENT_IDS) seen.delete(seen.values().next().value as string);
   };
 
+  /** Tells a running import of the channel that this friend's follow state is being set now. */
+  const notifyImport = async (event: FriendEvent) => {
+    try {
+      await getExternalWorkflowHandle(importWorkflowId(input.channelId)).signal(friendObservedSignal, { userId, observedAt: event.timestamp });
+    } catch {
+      // No import is running: nothing to coordinate with.
+    }
+  };
+
   const apply = async (event: FriendEvent): Promise<string> => {
     const observation = observationOf(event);
+    if (event.kind !== 'message' && !event.reapply) await notifyImport(event);
     // A blocked user's profile cannot be read: an unfollow needs none.
     const profile: LineProfile | null =
       event.kind === 'unfollow' ? null : await line.readLineProfile.executeWithOptions({ summary: `read LINE profile (${event.kind})` }, [userId]);
@@ -142,7 +164,7 @@ export async function friendWorkflow(input: FriendWorkflowInput): Promise<Friend
     // Events of one friend are applied in the order LINE stamped them, one at a time.
     pending.sort((a, b) => a.timestamp - b.timestamp);
     const event = pending.shift()!;
-    queued.delete(event.eventId);
+    if (!event.reapply) queued.delete(event.eventId);
     setCurrentDetails(`applying ${event.kind} of ${new Date(event.timestamp).toISOString()} (${pending.length} more pending)`);
     let outcome: string;
     try {
@@ -153,6 +175,8 @@ export async function friendWorkflow(input: FriendWorkflowInput): Promise<Friend
       outcome = `failed: ${(error as Error).cause instanceof Error ? ((error as Error).cause as Error).message : (error as Error).message}`;
       log.error('LINE event could not be applied', { eventId: event.eventId, kind: event.kind, outcome });
     }
+    if (event.kind !== 'message' && (!lastFollowEvent || event.timestamp >= lastFollowEvent.timestamp)) lastFollowEvent = { ...event, reapply: false };
+    if (event.reapply) continue;
     remember(event.eventId);
     applied++;
     recent.push({ eventId: event.eventId, kind: event.kind, timestamp: event.timestamp, outcome });
@@ -162,7 +186,7 @@ export async function friendWorkflow(input: FriendWorkflowInput): Promise<Friend
 
     if (workflowInfo().continueAsNewSuggested) {
       await condition(allHandlersFinished);
-      await continueAsNew<typeof friendWorkflow>({ ...input, pending, seen: [...seen], applied, failed });
+      await continueAsNew<typeof friendWorkflow>({ ...input, pending, seen: [...seen], applied, failed, lastFollowEvent });
     }
   }
   return { userId, pending: 0, applied, failed, duplicatesIgnored, recent };
