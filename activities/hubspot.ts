@@ -3,7 +3,7 @@ import type { Client } from '@hubspot/api-client';
 import { ApplicationFailure } from '@temporalio/common';
 import type { ExistingContact } from '../src/contact/types.ts';
 import { CONTACT_READ_PROPERTIES } from '../src/hubspot/properties.ts';
-import { hubspotFailure } from './vendor-errors.ts';
+import { httpStatusOf, hubspotFailure } from './vendor-errors.ts';
 
 export interface HubspotActivityDeps {
   hubspot: Client;
@@ -103,6 +103,47 @@ export function createHubspotActivities({ hubspot, timeZone }: HubspotActivityDe
         type: failure?.category === 'CONFLICT' ? 'HubspotConflict' : 'HubspotRejected',
         nonRetryable: true,
       });
+    },
+
+    /** The contact with this e-mail (GET by idProperty=email), or null when HubSpot has none. */
+    async readContactByEmail(email: string): Promise<ExistingContact | null> {
+      try {
+        const contact = await hubspot.crm.contacts.basicApi.getById(email, CONTACT_READ_PROPERTIES, undefined, undefined, false, 'email');
+        return { id: contact.id, properties: contact.properties };
+      } catch (error) {
+        if (httpStatusOf(error) === 404) return null;
+        throw hubspotFailure(error, { operation: 'read of a contact by e-mail', timeZone });
+      }
+    },
+
+    /** Creates one contact (POST); a 409 (e-mail or LINE user ID taken) is a HubspotConflict. */
+    async createContact(properties: Record<string, string>): Promise<{ contactId: string }> {
+      try {
+        const contact = await hubspot.crm.contacts.basicApi.create({ properties, associations: [] });
+        return { contactId: contact.id };
+      } catch (error) {
+        throw hubspotFailure(error, { operation: 'contact create', timeZone });
+      }
+    },
+
+    /** Updates one contact by its record ID (PATCH); a 409 (e-mail or LINE user ID taken) is a HubspotConflict. */
+    async updateContactById(contactId: string, properties: Record<string, string>): Promise<{ contactId: string }> {
+      try {
+        const contact = await hubspot.crm.contacts.basicApi.update(contactId, { properties });
+        return { contactId: contact.id };
+      } catch (error) {
+        throw hubspotFailure(error, { operation: `update of contact ${contactId}`, timeZone });
+      }
+    },
+
+    /** HubSpot's contact merge: `primaryId` survives with its ID and history; `mergedId` is folded into it. */
+    async mergeContacts(primaryId: string, mergedId: string): Promise<{ contactId: string }> {
+      try {
+        const contact = await hubspot.crm.contacts.basicApi.merge({ primaryObjectId: primaryId, objectIdToMerge: mergedId });
+        return { contactId: contact.id };
+      } catch (error) {
+        throw hubspotFailure(error, { operation: `merge of contact ${mergedId} into ${primaryId}`, timeZone });
+      }
     },
   };
 }

@@ -1,5 +1,6 @@
 // LINE activities: profile reads and follower pages through the Messaging API client.
 import type { messagingApi } from '@line/bot-sdk';
+import { activityInfo, cancellationSignal, heartbeat } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import type { LineProfile } from '../src/contact/types.ts';
 import { FailureType, httpStatusOf, lineFailure } from './vendor-errors.ts';
@@ -15,17 +16,71 @@ export interface FollowerPage {
   readAt: number;
 }
 
+/** Profiles of a batch of friends: `null` where LINE says 404; `rejected`: LINE refused to say (e.g. 400), with why. */
+export interface LineProfileBatch {
+  profiles: Record<string, LineProfile | null>;
+  rejected: Record<string, string>;
+}
+
+/** Profile reads of one batch that run at once: well under LINE's 2,000 requests/s, enough to keep HubSpot busy. */
+export const PROFILE_READ_CONCURRENCY = 16;
+/** Batch size limit of `readLineProfiles`: the import's batch (HubSpot's batch limit is 100). */
+export const PROFILE_BATCH_LIMIT = 100;
+
 export function createLineActivities({ line }: LineActivityDeps) {
+  /** The friend's profile, or null when LINE says 404: unknown, not a friend, or blocked. */
+  async function readLineProfile(userId: string): Promise<LineProfile | null> {
+    try {
+      const profile = await line.getProfile(userId);
+      return { userId: profile.userId, displayName: profile.displayName, ...(profile.pictureUrl ? { pictureUrl: profile.pictureUrl } : {}) };
+    } catch (error) {
+      if (httpStatusOf(error) === 404) return null;
+      throw lineFailure(error, `profile read of ${userId}`);
+    }
+  }
+
   return {
-    /** The friend's profile, or null when LINE says 404: unknown, not a friend, or blocked. */
-    async readLineProfile(userId: string): Promise<LineProfile | null> {
-      try {
-        const profile = await line.getProfile(userId);
-        return { userId: profile.userId, displayName: profile.displayName, ...(profile.pictureUrl ? { pictureUrl: profile.pictureUrl } : {}) };
-      } catch (error) {
-        if (httpStatusOf(error) === 404) return null;
-        throw lineFailure(error, `profile read of ${userId}`);
+    readLineProfile,
+
+    /**
+     * Profiles of up to 100 friends, `concurrency` reads at a time. Each finished read is
+     * heartbeated, so when a read fails (LINE 429/5xx, network) or the worker dies, Temporal's
+     * retry resumes with the profiles already read instead of reading them again.
+     */
+    async readLineProfiles(userIds: string[], concurrency: number = PROFILE_READ_CONCURRENCY): Promise<LineProfileBatch> {
+      if (userIds.length > PROFILE_BATCH_LIMIT) {
+        throw ApplicationFailure.create({ message: `readLineProfiles takes at most ${PROFILE_BATCH_LIMIT} user IDs, got ${userIds.length}`, type: 'InvalidArgument', nonRetryable: true });
       }
+      const done = resumedBatch(activityInfo().heartbeatDetails);
+      const todo = userIds.filter((id) => !(id in done.profiles) && !(id in done.rejected));
+      const signal = cancellationSignal();
+      let failure: ApplicationFailure | undefined;
+      let next = 0;
+      const reader = async () => {
+        while (failure === undefined && !signal.aborted && next < todo.length) {
+          const userId = todo[next++]!;
+          try {
+            done.profiles[userId] = await readLineProfile(userId);
+          } catch (error) {
+            const mapped = error as ApplicationFailure;
+            // One friend LINE will never answer for (e.g. 400) must not hold up the other 99.
+            if (mapped.nonRetryable) done.rejected[userId] = mapped.message;
+            else failure ??= mapped;
+          }
+          heartbeat(done);
+        }
+      };
+      await Promise.all(Array.from({ length: Math.max(1, Math.min(concurrency, todo.length)) }, reader));
+      if (failure) throw failure;
+      if (signal.aborted) throw signal.reason instanceof Error ? signal.reason : new Error('profile reads cancelled');
+      // The answer in the batch's order (heartbeats may have resumed it in another order).
+      const profiles: LineProfileBatch['profiles'] = {};
+      const rejected: LineProfileBatch['rejected'] = {};
+      for (const id of userIds) {
+        if (id in done.rejected) rejected[id] = done.rejected[id]!;
+        else profiles[id] = done.profiles[id] ?? null;
+      }
+      return { profiles, rejected };
     },
 
     /** One page of follower IDs (verified and premium accounts only). */
@@ -44,6 +99,15 @@ export function createLineActivities({ line }: LineActivityDeps) {
         throw lineFailure(error, 'follower list read');
       }
     },
+  };
+}
+
+/** The progress a previous attempt heartbeated, or a fresh start. */
+function resumedBatch(details: unknown): LineProfileBatch {
+  const d = details as Partial<LineProfileBatch> | undefined;
+  return {
+    profiles: d && typeof d.profiles === 'object' && d.profiles !== null ? { ...d.profiles } : {},
+    rejected: d && typeof d.rejected === 'object' && d.rejected !== null ? { ...d.rejected } : {},
   };
 }
 

@@ -17,14 +17,18 @@ import { decideContact, describeDecision } from '../src/contact/index.ts';
 import type { ContactDecision, LineProfile, Observation } from '../src/contact/types.ts';
 import { hubspotTaskQueue, importWorkflowId } from '../src/temporal/ids.ts';
 import { friendObservedSignal, reapplyFollowStateSignal } from './signals.ts';
+import { applyVerifiedEmail } from './verified-email.ts';
 
 /** A friend event as the webhook hands it over: what happened, when, and LINE's event ID. */
 export interface FriendEvent {
-  /** webhookEventId: the key that makes redeliveries harmless */
+  /** webhookEventId (LINE), `line-login:<sub>:<iat>` (ID token), `hubspot:<objectId>:<eventId>`: the key that makes redeliveries harmless */
   eventId: string;
-  kind: 'follow' | 'unfollow' | 'message';
+  /** `verified-email`: LINE verified the friend's ID token; `hubspot`: the contact got a line_user_id in HubSpot */
+  kind: 'follow' | 'unfollow' | 'message' | 'verified-email' | 'hubspot';
   unblocked?: boolean;
-  /** the event's timestamp (ms): its observation time */
+  /** `verified-email` only: the e-mail LINE returned for the token (never one a client sent) */
+  email?: string;
+  /** the event's timestamp (ms): its observation time (for `verified-email` and `hubspot`, the profile read is) */
   timestamp: number;
   redelivery?: boolean;
   /** set on a re-application of an already applied follow-state event (asked for by an import) */
@@ -85,7 +89,11 @@ function hubspotActivities(taskQueue: string | undefined) {
   });
 }
 
-function observationOf(event: FriendEvent): Observation {
+/** Follow, block, unblock: the events an import coordinates with, and re-applies. */
+const isFollowStateEvent = (event: FriendEvent) => event.kind === 'follow' || event.kind === 'unfollow';
+
+/** `profileReadAt`: the observation time of a HubSpot-side enrichment (product.md section 4). */
+function observationOf(event: FriendEvent, profileReadAt: number): Observation {
   switch (event.kind) {
     case 'follow':
       return { kind: 'follow', unblocked: Boolean(event.unblocked), observedAt: event.timestamp };
@@ -93,6 +101,10 @@ function observationOf(event: FriendEvent): Observation {
       return { kind: 'unfollow', observedAt: event.timestamp };
     case 'message':
       return { kind: 'message', observedAt: event.timestamp };
+    case 'hubspot':
+      return { kind: 'hubspot', observedAt: profileReadAt };
+    case 'verified-email':
+      return { kind: 'verified-email', email: event.email ?? '', observedAt: profileReadAt };
   }
 }
 
@@ -139,11 +151,12 @@ export async function friendWorkflow(input: FriendWorkflowInput): Promise<Friend
   };
 
   const apply = async (event: FriendEvent): Promise<string> => {
-    const observation = observationOf(event);
-    if (event.kind !== 'message' && !event.reapply) await notifyImport(event);
+    if (isFollowStateEvent(event) && !event.reapply) await notifyImport(event);
+    if (event.kind === 'verified-email') return applyVerifiedEmail({ userId, email: event.email ?? '', timeZone, line, hubspot });
     // A blocked user's profile cannot be read: an unfollow needs none.
     const profile: LineProfile | null =
       event.kind === 'unfollow' ? null : await line.readLineProfile.executeWithOptions({ summary: `read LINE profile (${event.kind})` }, [userId]);
+    const observation = observationOf(event, Date.now());
     const contacts = await hubspot.readContactsByLineUserId.executeWithOptions({ summary: 'find contact by line_user_id' }, [[userId]]);
     const decision: ContactDecision = decideContact({ userId, observation, profile, existing: contacts[userId] ?? null, now: Date.now(), timeZone });
     const outcome = describeDecision(decision);
@@ -175,7 +188,7 @@ export async function friendWorkflow(input: FriendWorkflowInput): Promise<Friend
       outcome = `failed: ${(error as Error).cause instanceof Error ? ((error as Error).cause as Error).message : (error as Error).message}`;
       log.error('LINE event could not be applied', { eventId: event.eventId, kind: event.kind, outcome });
     }
-    if (event.kind !== 'message' && (!lastFollowEvent || event.timestamp >= lastFollowEvent.timestamp)) lastFollowEvent = { ...event, reapply: false };
+    if (isFollowStateEvent(event) && (!lastFollowEvent || event.timestamp >= lastFollowEvent.timestamp)) lastFollowEvent = { ...event, reapply: false };
     if (event.reapply) continue;
     remember(event.eventId);
     applied++;

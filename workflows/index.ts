@@ -1,1 +1,2 @@
 export { friendWorkflow, friendEventSignal, friendStateQuery } from './friend.ts';
+export { importWorkflow, importProgressQuery } from './import.ts';

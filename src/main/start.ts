@@ -3,7 +3,8 @@
 import { resolve } from 'node:path';
 import { configOrExit, loadConfig, type Config } from '../config.ts';
 import { startHubspotSandbox, SANDBOX_HUBSPOT_ACCESS_TOKEN } from '../sandbox/hubspot.ts';
-import { SANDBOX_LINE_CHANNEL_ACCESS_TOKEN, SANDBOX_LINE_CHANNEL_SECRET, startLineSandbox } from '../sandbox/line.ts';
+import { SANDBOX_HUBSPOT_CLIENT_SECRET } from '../sandbox/hubspot-webhooks.ts';
+import { SANDBOX_LINE_CHANNEL_ACCESS_TOKEN, SANDBOX_LINE_CHANNEL_SECRET, SANDBOX_LINE_LOGIN_CHANNEL_ID, startLineSandbox } from '../sandbox/line.ts';
 import { onShutdown, startServer, startWorker } from '../service.ts';
 import { ensureTemporalCli, PROJECT_ROOT } from '../temporal/cli.ts';
 import { startDevServer } from '../temporal/dev-server.ts';
@@ -38,13 +39,17 @@ try {
     config.lineChannelAccessToken = SANDBOX_LINE_CHANNEL_ACCESS_TOKEN;
     config.lineChannelSecret = SANDBOX_LINE_CHANNEL_SECRET;
     config.lineApiBaseUrl = line.url;
-    lines.push(`sandbox LINE API     ${line.url} (no LINE credentials set)`);
+    // The sandbox issues LINE Login ID tokens for its own login channel (POST /_sandbox/id-tokens).
+    config.lineLoginChannelId = SANDBOX_LINE_LOGIN_CHANNEL_ID;
+    lines.push(`sandbox LINE API     ${line.url} (no LINE credentials set; ID tokens: POST ${line.url}/_sandbox/id-tokens)`);
   }
   if (!config.hubspotAccessToken) {
     const hubspot = await startHubspotSandbox({ port: config.sandboxHubspotPort, host: config.host, requestsPer10s: config.hubspotRequestsPer10s });
     stops.push(() => hubspot.close());
     config.hubspotAccessToken = SANDBOX_HUBSPOT_ACCESS_TOKEN;
     config.hubspotBaseUrl = hubspot.url;
+    // Sandbox webhooks (src/sandbox/hubspot-webhooks.ts) are signed with the sandbox app's secret.
+    config.hubspotClientSecret ??= SANDBOX_HUBSPOT_CLIENT_SECRET;
     lines.push(`sandbox HubSpot API  ${hubspot.url} (no HubSpot token set; contacts: ${hubspot.url}/_sandbox/contacts)`);
   }
 

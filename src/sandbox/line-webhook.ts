@@ -24,8 +24,17 @@ import type {
   WebhookEvent,
 } from '../line/webhook-events.ts';
 
+// The sandbox LINE account's constants live here, in a module without Fastify, so that the
+// `npm run line` command starts fast; src/sandbox/line.ts re-exports them.
+
 /** The sandbox LINE Official Account's bot user ID: the `destination` of its webhooks. */
 export const SANDBOX_LINE_BOT_USER_ID = 'U5a4d0b0c0e0f4a6b8c9d0e1f2a3b4c5d';
+/** Channel secret of the sandbox Messaging API channel (signs the sandbox webhooks). Not a secret. */
+export const SANDBOX_LINE_CHANNEL_SECRET = 'sandbox-line-channel-secret';
+/** Channel access token the sandbox accepts by default. Not a secret. */
+export const SANDBOX_LINE_CHANNEL_ACCESS_TOKEN = 'sandbox-line-channel-access-token';
+/** LINE Login channel ID (`client_id`, the ID tokens' `aud`) of the sandbox. */
+export const SANDBOX_LINE_LOGIN_CHANNEL_ID = '2000000000';
 
 // ---------------------------------------------------------------------------------------------
 // IDs

@@ -2,8 +2,13 @@
 import Fastify, { type FastifyInstance, type FastifyPluginAsync, type FastifyServerOptions } from 'fastify';
 import type { Client } from '@temporalio/client';
 import type { Config } from '../config.ts';
+import { importTargetOf } from '../temporal/import-client.ts';
 import { healthRoutes } from './routes/health.ts';
+import { importRoutes } from './routes/imports.ts';
 import { lineWebhookRoutes } from './routes/line-webhook.ts';
+import { createLineLoginClient } from '../line/login.ts';
+import { hubspotWebhookRoutes } from './routes/hubspot-webhook.ts';
+import { idTokenRoutes } from './routes/id-token.ts';
 
 export interface AppOptions {
   config: Config;
@@ -20,6 +25,8 @@ export const syncService: FastifyPluginAsync<AppOptions> = async (app, { config,
   });
 
   await app.register(healthRoutes, { temporal });
+  // Operator endpoints exist only with a configured admin token.
+  if (config.adminToken) await app.register(importRoutes, { temporal, adminToken: config.adminToken, target: importTargetOf(config) });
   if (config.lineChannelSecret) {
     await app.register(lineWebhookRoutes, {
       temporal,
@@ -28,6 +35,14 @@ export const syncService: FastifyPluginAsync<AppOptions> = async (app, { config,
       taskQueue: config.taskQueue,
       timeZone: config.syncDateTimeZone,
     });
+  }
+  const friendTarget = { channelId: config.lineChannelId, taskQueue: config.taskQueue, timeZone: config.syncDateTimeZone };
+  if (config.lineLoginChannelId) {
+    const login = createLineLoginClient({ baseUrl: config.lineApiBaseUrl, channelId: config.lineLoginChannelId });
+    await app.register(idTokenRoutes, { temporal, login, ...friendTarget });
+  }
+  if (config.hubspotClientSecret) {
+    await app.register(hubspotWebhookRoutes, { temporal, clientSecret: config.hubspotClientSecret, publicUrl: config.publicUrl, ...friendTarget });
   }
 };
 

@@ -3,7 +3,8 @@
 import type { Client } from '@temporalio/client';
 import { loadConfig, type Config } from '../../src/config.ts';
 import { startHubspotSandbox, SANDBOX_HUBSPOT_ACCESS_TOKEN, type HubspotSandboxOptions } from '../../src/sandbox/hubspot.ts';
-import { SANDBOX_LINE_CHANNEL_ACCESS_TOKEN, SANDBOX_LINE_CHANNEL_SECRET, startLineSandbox } from '../../src/sandbox/line.ts';
+import { SANDBOX_HUBSPOT_CLIENT_SECRET } from '../../src/sandbox/hubspot-webhooks.ts';
+import { SANDBOX_LINE_CHANNEL_ACCESS_TOKEN, SANDBOX_LINE_CHANNEL_SECRET, SANDBOX_LINE_LOGIN_CHANNEL_ID, startLineSandbox } from '../../src/sandbox/line.ts';
 import { startServer, startWorker, type RunningServer, type RunningWorker } from '../../src/service.ts';
 import { locateTemporalCli } from '../../src/temporal/cli.ts';
 import { startDevServer, type DevServer } from '../../src/temporal/dev-server.ts';
@@ -44,7 +45,13 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   const line = await startLineSandbox({ port: 0 });
   const hubspot = await startHubspotSandbox({ port: 0, ...options.hubspot });
   const config: Config = {
-    ...loadConfig({ LOG_LEVEL: 'warn', HUBSPOT_REQUESTS_PER_10S: String(options.hubspot?.requestsPer10s ?? 1000), ...options.env }),
+    ...loadConfig({
+      LOG_LEVEL: 'warn',
+      HUBSPOT_REQUESTS_PER_10S: String(options.hubspot?.requestsPer10s ?? 1000),
+      LINE_LOGIN_CHANNEL_ID: SANDBOX_LINE_LOGIN_CHANNEL_ID,
+      HUBSPOT_CLIENT_SECRET: SANDBOX_HUBSPOT_CLIENT_SECRET,
+      ...options.env,
+    }),
     port: 0,
     temporalAddress: temporal.address,
     lineChannelSecret: SANDBOX_LINE_CHANNEL_SECRET,
@@ -97,4 +104,12 @@ export async function eventually<T>(check: () => Promise<T | undefined> | T | un
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last ? `: ${(last as Error).message}` : ''}`);
     await new Promise((r) => setTimeout(r, intervalMs));
   }
+}
+
+// Keep test output readable: the SDK's INFO lines (worker state, applied events) go unprinted.
+import { DefaultLogger, Runtime } from '@temporalio/worker';
+try {
+  Runtime.install({ logger: new DefaultLogger('WARN') });
+} catch {
+  // already installed in this process
 }

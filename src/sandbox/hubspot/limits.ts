@@ -1,0 +1,179 @@
+// Rate limits as HubSpot applies them (rolling burst window, daily quota, search's own per-second
+// limit) and the request statistics benchmarks read to prove they stayed under them.
+import type { RateLimitPolicy } from './errors.ts';
+
+/** Timestamps inside a rolling window; amortised O(1) per request. */
+export class RollingWindow {
+  private times: number[] = [];
+  private head = 0;
+
+  constructor(public windowMs: number) {}
+
+  /** Adds a request at `now` and returns how many fall in the window ending at `now`. */
+  add(now: number): number {
+    this.times.push(now);
+    return this.count(now);
+  }
+
+  count(now: number): number {
+    const start = now - this.windowMs;
+    while (this.head < this.times.length && this.times[this.head]! <= start) this.head++;
+    if (this.head > 4096 && this.head * 2 > this.times.length) {
+      this.times = this.times.slice(this.head);
+      this.head = 0;
+    }
+    return this.times.length - this.head;
+  }
+
+  clear(): void {
+    this.times = [];
+    this.head = 0;
+  }
+}
+
+export interface LimitSettings {
+  /** requests per window (default window 10 s); 0 or Infinity: unlimited */
+  requestsPer10s: number;
+  /** requests per UTC day; 0 or Infinity: unlimited */
+  dailyLimit: number;
+  /** length of the burst window; HubSpot's is 10,000 ms (smaller in tests) */
+  windowMs: number;
+  /** search requests per second; 0 or Infinity: unlimited */
+  searchRequestsPerSecond: number;
+}
+
+export type LimitVerdict = { ok: true; headers: Record<string, string> } | { ok: false; policy: RateLimitPolicy; headers: Record<string, string> };
+
+const limited = (n: number) => Number.isFinite(n) && n > 0;
+
+export class RateLimiter {
+  private readonly burst: RollingWindow;
+  private readonly search = new RollingWindow(1000);
+  private day = '';
+  private dailyCount = 0;
+
+  constructor(readonly settings: LimitSettings) {
+    this.burst = new RollingWindow(settings.windowMs);
+  }
+
+  update(changes: Partial<LimitSettings>): void {
+    Object.assign(this.settings, changes);
+    this.burst.windowMs = this.settings.windowMs;
+  }
+
+  reset(): void {
+    this.burst.clear();
+    this.search.clear();
+    this.dailyCount = 0;
+  }
+
+  /** Counts a request (rejected ones count too, as at HubSpot) and says whether it may run. */
+  admit(now: number): LimitVerdict {
+    const day = new Date(now).toISOString().slice(0, 10);
+    if (day !== this.day) {
+      this.day = day;
+      this.dailyCount = 0;
+    }
+    this.dailyCount++;
+    const inWindow = this.burst.add(now);
+    const { requestsPer10s, dailyLimit, windowMs } = this.settings;
+    const headers: Record<string, string> = {};
+    if (limited(requestsPer10s)) {
+      headers['X-HubSpot-RateLimit-Interval-Milliseconds'] = String(windowMs);
+      headers['X-HubSpot-RateLimit-Max'] = String(requestsPer10s);
+      headers['X-HubSpot-RateLimit-Remaining'] = String(Math.max(0, requestsPer10s - inWindow));
+    }
+    if (limited(dailyLimit)) {
+      headers['X-HubSpot-RateLimit-Daily'] = String(dailyLimit);
+      headers['X-HubSpot-RateLimit-Daily-Remaining'] = String(Math.max(0, dailyLimit - this.dailyCount));
+    }
+    if (limited(dailyLimit) && this.dailyCount > dailyLimit) return { ok: false, policy: 'DAILY', headers };
+    if (limited(requestsPer10s) && inWindow > requestsPer10s) return { ok: false, policy: 'TEN_SECONDLY_ROLLING', headers };
+    return { ok: true, headers };
+  }
+
+  /** Search's own limit, on top of the general one. */
+  admitSearch(now: number): LimitVerdict {
+    const inSecond = this.search.add(now);
+    const max = this.settings.searchRequestsPerSecond;
+    if (limited(max) && inSecond > max) {
+      return { ok: false, policy: 'SECONDLY', headers: { 'X-HubSpot-RateLimit-Secondly': String(max), 'X-HubSpot-RateLimit-Secondly-Remaining': '0' } };
+    }
+    return { ok: true, headers: {} };
+  }
+}
+
+export interface SandboxStats {
+  since: string;
+  /** API requests (everything but `/_sandbox/`), whatever their answer */
+  total: number;
+  /** by route, e.g. `POST /crm/v3/objects/contacts/batch/upsert` */
+  endpoints: Record<string, number>;
+  statuses: Record<string, number>;
+  /** 429 answers, whatever their cause */
+  rateLimited: number;
+  rateLimitedByPolicy: Record<RateLimitPolicy, number>;
+  faultsInjected: number;
+  /** most API requests that arrived within any rolling 10-second window */
+  maxRequestsIn10s: number;
+  /** most API requests within any rolling `windowMs` (the configured burst window) */
+  maxRequestsInWindow: number;
+  windowMs: number;
+}
+
+export class Stats {
+  private data!: SandboxStats;
+  private readonly tenSeconds = new RollingWindow(10_000);
+  private readonly window: RollingWindow;
+
+  constructor(windowMs: number) {
+    this.window = new RollingWindow(windowMs);
+    this.reset();
+  }
+
+  reset(): void {
+    this.tenSeconds.clear();
+    this.window.clear();
+    this.data = {
+      since: new Date().toISOString(),
+      total: 0,
+      endpoints: {},
+      statuses: {},
+      rateLimited: 0,
+      rateLimitedByPolicy: { TEN_SECONDLY_ROLLING: 0, DAILY: 0, SECONDLY: 0 },
+      faultsInjected: 0,
+      maxRequestsIn10s: 0,
+      maxRequestsInWindow: 0,
+      windowMs: this.window.windowMs,
+    };
+  }
+
+  setWindow(windowMs: number): void {
+    this.window.windowMs = windowMs;
+    this.data.windowMs = windowMs;
+  }
+
+  arrived(now: number): void {
+    this.data.total++;
+    this.data.maxRequestsIn10s = Math.max(this.data.maxRequestsIn10s, this.tenSeconds.add(now));
+    this.data.maxRequestsInWindow = Math.max(this.data.maxRequestsInWindow, this.window.add(now));
+  }
+
+  answered(endpoint: string, status: number): void {
+    this.data.endpoints[endpoint] = (this.data.endpoints[endpoint] ?? 0) + 1;
+    this.data.statuses[String(status)] = (this.data.statuses[String(status)] ?? 0) + 1;
+    if (status === 429) this.data.rateLimited++;
+  }
+
+  limitedBy(policy: RateLimitPolicy): void {
+    this.data.rateLimitedByPolicy[policy]++;
+  }
+
+  faultInjected(): void {
+    this.data.faultsInjected++;
+  }
+
+  snapshot(): SandboxStats {
+    return structuredClone(this.data);
+  }
+}

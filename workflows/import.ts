@@ -1,0 +1,364 @@
+// One import of a channel's existing friends: pages of follower IDs from LINE, batches of 100
+// through the contact rules into HubSpot, continue-as-new after every page so history stays
+// bounded however many friends there are. HubSpot requests are the bottleneck (rate-limited on
+// their own task queue), so several batches of a page run at once to keep that queue full.
+import {
+  ActivityFailure,
+  allHandlersFinished,
+  ApplicationFailure,
+  condition,
+  continueAsNew,
+  defineQuery,
+  getExternalWorkflowHandle,
+  isCancellation,
+  log,
+  proxyActivities,
+  setCurrentDetails,
+  setHandler,
+  sleep,
+  upsertMemo,
+  upsertSearchAttributes,
+  workflowInfo,
+} from '@temporalio/workflow';
+import type { ContactWrite, FollowerPage, HubspotActivities, LineActivities } from '../activities/index.ts';
+import { decideContact } from '../src/contact/index.ts';
+import type { ContactDecision } from '../src/contact/types.ts';
+import { friendWorkflowId, hubspotTaskQueue } from '../src/temporal/ids.ts';
+import { LineImportId } from '../src/temporal/search-attributes.ts';
+import { friendObservedSignal, reapplyFollowStateSignal } from './signals.ts';
+
+export type ImportState = 'running' | 'completed' | 'failed' | 'canceled';
+
+/** Tunables of one import (all optional; the defaults are what LINE and HubSpot allow). */
+export interface ImportOptions {
+  /** follower IDs per LINE page, 1–1000 (default 1000, LINE's maximum) */
+  pageSize?: number;
+  /** friends per HubSpot batch read and upsert, 1–100 (default 100, HubSpot's maximum) */
+  batchSize?: number;
+  /** batches of a page in flight at once (default 10: a whole page) */
+  batchConcurrency?: number;
+  /** LINE profile reads at once within one batch (default 16) */
+  profileConcurrency?: number;
+}
+
+export interface ImportFailure {
+  userId: string;
+  reason: string;
+}
+
+export interface ImportCounts {
+  /** follower pages finished */
+  pages: number;
+  /** friends listed by LINE so far */
+  friendsSeen: number;
+  /** new contacts */
+  created: number;
+  /** existing contacts changed */
+  updated: number;
+  /** existing contacts already right */
+  unchanged: number;
+  /** friends whose profile could no longer be read (blocked since the page was read) */
+  skipped: number;
+  /** friends whose contact could not be written */
+  failed: number;
+}
+
+export interface ImportProgress extends ImportCounts {
+  /** stable across continue-as-new: the first run's ID */
+  importId: string;
+  channelId: string;
+  state: ImportState;
+  /** ISO time the import started */
+  startedAt: string;
+  /** ISO time it ended (completed, failed or canceled) */
+  finishedAt?: string;
+  /** LINE's continuation token of the page being imported (`null`: the first page) */
+  cursor: string | null;
+  /** 1-based number of the page being imported */
+  page: number;
+  /** the first failures, with HubSpot's or LINE's reason (at most MAX_FAILURES_LISTED) */
+  failures: ImportFailure[];
+  /** why it failed (state `failed`) */
+  message?: string;
+}
+
+export interface ImportWorkflowInput extends ImportOptions {
+  channelId: string;
+  timeZone: string;
+  /** default: `<this workflow's task queue>-hubspot` */
+  hubspotTaskQueue?: string;
+  /** the state a previous run handed over through continue-as-new */
+  carried?: ImportCarry;
+}
+
+/** What one run hands the next: counters, the next page's cursor and the page read ahead. */
+export interface ImportCarry {
+  progress: ImportProgress;
+  /** continuation token of the next page */
+  cursor: string;
+  /** the next page, already read while the previous one was written */
+  prefetched?: FollowerPage;
+}
+
+export const importProgressQuery = defineQuery<ImportProgress>('importProgress');
+
+export const MAX_FAILURES_LISTED = 100;
+/** Upsert attempts for inputs HubSpot rejected in a 207 answer before they count as failed. */
+export const WRITE_ATTEMPTS = 3;
+const WRITE_RETRY_DELAY_MS = 1000;
+
+const DEFAULTS = { pageSize: 1000, batchSize: 100, batchConcurrency: 10, profileConcurrency: 16 } as const;
+
+const line = proxyActivities<LineActivities>({
+  startToCloseTimeout: '2 minutes',
+  // Profile batches heartbeat every read: a dead worker is noticed in seconds, and the retry resumes.
+  heartbeatTimeout: '15 seconds',
+  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute' },
+});
+
+function hubspotActivities(taskQueue: string) {
+  return proxyActivities<HubspotActivities>({
+    taskQueue,
+    startToCloseTimeout: '30 seconds',
+    // Rate limits and outages can last long: keep trying, with waits HubSpot dictates (nextRetryDelay).
+    retry: { initialInterval: '2 seconds', backoffCoefficient: 2, maximumInterval: '5 minutes' },
+  });
+}
+
+const chunk = <T>(items: T[], size: number): T[][] => Array.from({ length: Math.ceil(items.length / size) }, (_, i) => items.slice(i * size, (i + 1) * size));
+
+/** Runs `work` over `items`, at most `limit` at a time (deterministic: workflow promises only). */
+async function inPool<T>(items: T[], limit: number, work: (item: T, index: number) => Promise<void>): Promise<void> {
+  let next = 0;
+  const lane = async () => {
+    while (next < items.length) {
+      const index = next++;
+      await work(items[index]!, index);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, lane));
+}
+
+const clamp = (value: number | undefined, fallback: number, min: number, max: number) =>
+  value === undefined || !Number.isFinite(value) ? fallback : Math.min(max, Math.max(min, Math.trunc(value)));
+
+/** The root cause's message: the vendor's words rather than "Activity task failed". */
+function reasonOf(error: unknown): string {
+  let current = error as Error | undefined;
+  while (current instanceof ActivityFailure && current.cause) current = current.cause;
+  return current?.message ?? String(error);
+}
+
+/** A non-retryable HubSpot rejection of one whole batch (400): its inputs fail, the import goes on. */
+function isBatchRejection(error: unknown): boolean {
+  const cause = (error as ActivityFailure)?.cause;
+  if (!(error instanceof ActivityFailure) || !(cause instanceof ApplicationFailure) || cause.type !== 'HubspotRejected') return false;
+  const status = (cause.details?.[0] as { status?: number } | undefined)?.status;
+  return status === 400;
+}
+
+export function describeProgress(p: ImportProgress): string {
+  const counts = `${p.friendsSeen} friends seen: ${p.created} created, ${p.updated} updated, ${p.unchanged} unchanged, ${p.skipped} skipped, ${p.failed} failed`;
+  switch (p.state) {
+    case 'running':
+      return `importing page ${p.page} (${p.pages} done) · ${counts}`;
+    case 'completed':
+      return `completed: ${p.pages} pages · ${counts}`;
+    case 'canceled':
+      return `canceled at page ${p.page} · ${counts}`;
+    case 'failed':
+      return `failed at page ${p.page}: ${p.message ?? 'unknown error'} · ${counts}`;
+  }
+}
+
+/** What the memo keeps (Temporal caps memo size): counters and a few failures, readable without a worker. */
+function memoOf(p: ImportProgress): Record<string, unknown> {
+  return { progress: { ...p, failures: p.failures.slice(0, 10).map((f) => ({ userId: f.userId, reason: f.reason.slice(0, 200) })) } };
+}
+
+export async function importWorkflow(input: ImportWorkflowInput): Promise<ImportProgress> {
+  const info = workflowInfo();
+  const { channelId, timeZone } = input;
+  const pageSize = clamp(input.pageSize, DEFAULTS.pageSize, 1, 1000);
+  const batchSize = clamp(input.batchSize, DEFAULTS.batchSize, 1, 100);
+  const batchConcurrency = clamp(input.batchConcurrency, DEFAULTS.batchConcurrency, 1, 50);
+  const profileConcurrency = clamp(input.profileConcurrency, DEFAULTS.profileConcurrency, 1, 100);
+  const hubspot = hubspotActivities(input.hubspotTaskQueue ?? hubspotTaskQueue(info.taskQueue));
+
+  const progress: ImportProgress = input.carried
+    ? { ...input.carried.progress, failures: [...input.carried.progress.failures] }
+    : {
+        importId: info.firstExecutionRunId,
+        channelId,
+        state: 'running',
+        startedAt: new Date().toISOString(),
+        cursor: null,
+        page: 1,
+        failures: [],
+        pages: 0,
+        friendsSeen: 0,
+        created: 0,
+        updated: 0,
+        unchanged: 0,
+        skipped: 0,
+        failed: 0,
+      };
+  if (!input.carried) upsertSearchAttributes([{ key: LineImportId, value: progress.importId }]);
+
+  // Friends whose workflows are applying a follow state while this run (one page) imports.
+  const observed = new Set<string>();
+  setHandler(friendObservedSignal, ({ userId }) => {
+    observed.add(userId);
+  });
+  setHandler(importProgressQuery, () => ({ ...progress, failures: [...progress.failures] }));
+
+  const fail = (userId: string, reason: string) => {
+    progress.failed++;
+    if (progress.failures.length < MAX_FAILURES_LISTED) progress.failures.push({ userId, reason });
+  };
+  const show = () => setCurrentDetails(describeProgress(progress));
+
+  /**
+   * After a write that held an observed friend, that friend re-applies its latest follow state:
+   * the friend may have read the contact before this write and written before it landed.
+   */
+  const askToReapply = async (userIds: string[]) => {
+    const targets = userIds.filter((id) => observed.has(id));
+    await Promise.all(
+      targets.map((userId) =>
+        getExternalWorkflowHandle(friendWorkflowId(channelId, userId))
+          .signal(reapplyFollowStateSignal, { reason: `import ${progress.importId} wrote the contact` })
+          .catch(() => {
+            // The friend's workflow has ended: its last state was written before this import read the contact.
+          }),
+      ),
+    );
+  };
+
+  /** Upserts a batch's writes; inputs HubSpot rejects (207) are retried a few times, then counted as failed. */
+  const write = async (writes: ContactWrite[], actions: Map<string, ContactDecision['action']>, label: string) => {
+    let pending = writes;
+    for (let attempt = 1; pending.length > 0; attempt++) {
+      let result;
+      try {
+        result = await hubspot.upsertContactsByLineUserId.executeWithOptions(
+          { summary: `${label}: upsert ${pending.length} contacts${attempt > 1 ? ` (attempt ${attempt})` : ''}` },
+          [pending],
+        );
+      } catch (error) {
+        if (!isBatchRejection(error)) throw error;
+        for (const w of pending) fail(w.userId, reasonOf(error));
+        return;
+      }
+      for (const written of result.written) {
+        // Counted from the rules' decision: HubSpot's `new` flag lies when a retried request already created it.
+        if (actions.get(written.userId) === 'create') progress.created++;
+        else progress.updated++;
+      }
+      await askToReapply(pending.map((w) => w.userId));
+      if (result.failed.length === 0) return;
+      const failedIds = new Set(result.failed.map((f) => f.userId));
+      if (attempt >= WRITE_ATTEMPTS) {
+        for (const f of result.failed) fail(f.userId, f.reason);
+        return;
+      }
+      log.warn('HubSpot rejected some contacts of a batch; retrying them', { label, failed: result.failed.length, attempt, reason: result.failed[0]?.reason });
+      await sleep(WRITE_RETRY_DELAY_MS * 2 ** (attempt - 1));
+      pending = pending.filter((w) => failedIds.has(w.userId));
+    }
+  };
+
+  const importBatch = async (userIds: string[], page: FollowerPage, label: string) => {
+    // Profiles (LINE) and contacts (HubSpot) do not depend on each other: read them at the same time.
+    const [{ profiles, rejected }, contacts] = await Promise.all([
+      line.readLineProfiles.executeWithOptions({ summary: `${label}: read ${userIds.length} LINE profiles` }, [userIds, profileConcurrency]),
+      hubspot.readContactsByLineUserId.executeWithOptions({ summary: `${label}: read contacts by line_user_id` }, [userIds]),
+    ]);
+    const writes: ContactWrite[] = [];
+    const actions = new Map<string, ContactDecision['action']>();
+    for (const userId of userIds) {
+      const refusal = rejected[userId];
+      if (refusal !== undefined) {
+        fail(userId, refusal);
+        continue;
+      }
+      const decision = decideContact({
+        userId,
+        observation: { kind: 'import', observedAt: page.readAt },
+        profile: profiles[userId] ?? null,
+        existing: contacts[userId] ?? null,
+        now: Date.now(),
+        timeZone,
+      });
+      if (decision.action === 'none') {
+        if (decision.reason === 'not-a-friend') progress.skipped++;
+        else if (decision.reason === 'invalid-line-user-id') fail(userId, `LINE listed an invalid user ID: ${userId}`);
+        else progress.unchanged++;
+        continue;
+      }
+      actions.set(userId, decision.action);
+      writes.push({ userId, properties: decision.properties });
+    }
+    await write(writes, actions, label);
+    show();
+  };
+
+  try {
+    show();
+    const cursor = input.carried?.cursor;
+    const page =
+      input.carried?.prefetched ??
+      (await line.readFollowerPage.executeWithOptions({ summary: `read follower page ${progress.page}` }, [cursor, pageSize]));
+    progress.friendsSeen += page.userIds.length;
+    show();
+
+    // Read the next page while this one is written: the next run starts writing at once.
+    const nextPage = page.next
+      ? line.readFollowerPage
+          .executeWithOptions({ summary: `read follower page ${progress.page + 1} (ahead)` }, [page.next, pageSize])
+          .then((value) => ({ value }), (error: unknown) => ({ error }))
+      : undefined;
+
+    const batches = chunk(page.userIds, batchSize);
+    await inPool(batches, batchConcurrency, (batch, i) => importBatch(batch, page, `page ${progress.page} batch ${i + 1}/${batches.length}`));
+
+    progress.pages++;
+    const ahead = nextPage ? await nextPage : undefined;
+    if (ahead && 'error' in ahead) throw ahead.error;
+    if (page.next) {
+      const carried: ImportCarry = {
+        progress: { ...progress, cursor: page.next, page: progress.page + 1 },
+        cursor: page.next,
+        ...(ahead ? { prefetched: ahead.value } : {}),
+      };
+      upsertMemo(memoOf(carried.progress));
+      // Signals of friends still being handled belong to this run's page; none may be dropped.
+      await condition(allHandlersFinished);
+      return await continueAsNew<typeof importWorkflow>({ ...input, carried });
+    }
+    progress.state = 'completed';
+    progress.finishedAt = new Date().toISOString();
+    upsertMemo(memoOf(progress));
+    show();
+    log.info('import completed', { ...progress, failures: progress.failures.length });
+    return progress;
+  } catch (error) {
+    if (isCancellation(error)) {
+      progress.state = 'canceled';
+      progress.finishedAt = new Date().toISOString();
+      upsertMemo(memoOf(progress));
+      show();
+      throw error;
+    }
+    if (error instanceof ActivityFailure || error instanceof ApplicationFailure) {
+      progress.state = 'failed';
+      progress.message = reasonOf(error);
+      progress.finishedAt = new Date().toISOString();
+      upsertMemo(memoOf(progress));
+      show();
+      const type = error instanceof ActivityFailure && error.cause instanceof ApplicationFailure ? error.cause.type : undefined;
+      throw ApplicationFailure.create({ message: progress.message, type: type ?? 'ImportFailed', nonRetryable: true, details: [memoOf(progress).progress] });
+    }
+    throw error;
+  }
+}
