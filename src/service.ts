@@ -86,13 +86,15 @@ export async function startServer(config: Config): Promise<RunningServer> {
 
 /** Stops everything on SIGINT/SIGTERM, once; a second Ctrl-C exits at once. */
 export function onShutdown(stop: () => Promise<void>, log: Log): void {
-  let stopping = false;
+  let stopping = 0;
   const handler = (signal: NodeJS.Signals) => {
+    // A terminal's Ctrl-C reaches us twice (the process group, and tsx relaying it): only a later one forces.
+    if (stopping && Date.now() - stopping < 1500) return;
     if (stopping) {
       log(`${signal} again: exiting now`);
       process.exit(130);
     }
-    stopping = true;
+    stopping = Date.now();
     log(`${signal}: stopping…`);
     stop().then(
       () => process.exit(0),

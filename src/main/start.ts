@@ -1,6 +1,7 @@
 // `npm start`: everything on one machine — Temporal dev server (Web UI, SQLite), sandbox LINE and
 // HubSpot APIs when no credentials are set, the worker and the HTTP server. Ctrl-C stops it all.
 import { resolve } from 'node:path';
+import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { configOrExit, loadConfig, type Config } from '../config.ts';
 import { startHubspotSandbox, SANDBOX_HUBSPOT_ACCESS_TOKEN } from '../sandbox/hubspot.ts';
 import { SANDBOX_HUBSPOT_CLIENT_SECRET } from '../sandbox/hubspot-webhooks.ts';
@@ -8,9 +9,12 @@ import { SANDBOX_LINE_CHANNEL_ACCESS_TOKEN, SANDBOX_LINE_CHANNEL_SECRET, SANDBOX
 import { onShutdown, startServer, startWorker } from '../service.ts';
 import { ensureTemporalCli, PROJECT_ROOT } from '../temporal/cli.ts';
 import { startDevServer } from '../temporal/dev-server.ts';
+import { cachedWorkflowBundle } from '../temporal/workflow-bundle.ts';
 
 const log = (line: string) => process.stderr.write(`[start] ${line}\n`);
 const base = configOrExit(() => loadConfig());
+// The SDK's INFO lines (bundling, worker states) drown what a newcomer needs to see.
+Runtime.install({ logger: new DefaultLogger(base.logLevel === 'debug' ? 'DEBUG' : 'WARN') });
 const stops: Array<() => Promise<void>> = [];
 const stopAll = async () => {
   for (const stop of stops.reverse()) await stop().catch((error: unknown) => log(`stop failed: ${(error as Error).message}`));
@@ -53,7 +57,7 @@ try {
     lines.push(`sandbox HubSpot API  ${hubspot.url} (no HubSpot token set; contacts: ${hubspot.url}/_sandbox/contacts)`);
   }
 
-  const worker = await startWorker(config, { log });
+  const worker = await startWorker(config, { log, workflowBundle: await cachedWorkflowBundle() });
   stops.push(() => worker.stop());
   worker.done.catch((error: unknown) => {
     log(`worker failed: ${(error as Error).message}`);

@@ -109,7 +109,7 @@ export async function eventually<T>(check: () => Promise<T | undefined> | T | un
 // Keep test output readable: the SDK's INFO lines (worker state, applied events) go unprinted.
 import { DefaultLogger, Runtime } from '@temporalio/worker';
 try {
-  Runtime.install({ logger: new DefaultLogger('WARN') });
+  Runtime.install({ logger: new DefaultLogger('ERROR') });
 } catch {
   // already installed in this process
 }
