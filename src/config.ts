@@ -22,6 +22,8 @@ export interface Config {
   temporalTls: boolean;
   temporalCliPath: string | undefined;
   temporalUiPort: number;
+  /** gRPC port of the embedded dev server */
+  temporalPort: number;
   temporalDbFile: string;
   lineChannelId: string;
   lineChannelSecret: string | undefined;
@@ -130,6 +132,7 @@ export function loadConfig(env: Env = process.env): Config {
     temporalTls: bool(env, 'TEMPORAL_TLS') || secret(env, 'TEMPORAL_API_KEY') !== undefined,
     temporalCliPath: text(env, 'TEMPORAL_CLI_PATH'),
     temporalUiPort: integer(env, 'TEMPORAL_UI_PORT', 8233, 1, 65535),
+    temporalPort: integer(env, 'TEMPORAL_PORT', 7233, 1, 65535),
     temporalDbFile: text(env, 'TEMPORAL_DB_FILE', '.data/temporal.sqlite'),
     lineChannelId: keyword(env, 'LINE_CHANNEL_ID', 'default'),
     lineChannelSecret: secret(env, 'LINE_CHANNEL_SECRET', 8),

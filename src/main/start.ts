@@ -29,7 +29,7 @@ try {
     const cli = await ensureTemporalCli(log);
     if (!cli) throw new Error('no Temporal CLI: set TEMPORAL_ADDRESS, or TEMPORAL_CLI_PATH, or install `temporal`');
     const dbFile = resolve(PROJECT_ROOT, config.temporalDbFile);
-    const server = await startDevServer({ cliPath: cli.path, port: 7233, uiPort: config.temporalUiPort, dbFile });
+    const server = await startDevServer({ cliPath: cli.path, port: config.temporalPort, uiPort: config.temporalUiPort, dbFile });
     stops.push(() => server.stop());
     config.temporalAddress = server.address;
     lines.push(`Temporal dev server  ${server.address} (data: ${dbFile})`, `Temporal Web UI      ${server.uiUrl}`);
