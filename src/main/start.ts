@@ -8,7 +8,7 @@ import { SANDBOX_HUBSPOT_CLIENT_SECRET } from '../sandbox/hubspot-webhooks.ts';
 import { SANDBOX_LINE_CHANNEL_ACCESS_TOKEN, SANDBOX_LINE_CHANNEL_SECRET, SANDBOX_LINE_LOGIN_CHANNEL_ID, startLineSandbox } from '../sandbox/line.ts';
 import { onShutdown, startServer, startWorker } from '../service.ts';
 import { ensureTemporalCli, PROJECT_ROOT } from '../temporal/cli.ts';
-import { startDevServer } from '../temporal/dev-server.ts';
+import { startDevServer, startDownloadedDevServer } from '../temporal/dev-server.ts';
 import { cachedWorkflowBundle } from '../temporal/workflow-bundle.ts';
 
 const log = (line: string) => process.stderr.write(`[start] ${line}\n`);
@@ -27,9 +27,10 @@ try {
 
   if (!config.temporalAddress) {
     const cli = await ensureTemporalCli(log);
-    if (!cli) throw new Error('no Temporal CLI: set TEMPORAL_ADDRESS, or TEMPORAL_CLI_PATH, or install `temporal`');
     const dbFile = resolve(PROJECT_ROOT, config.temporalDbFile);
-    const server = await startDevServer({ cliPath: cli.path, port: config.temporalPort, uiPort: config.temporalUiPort, dbFile });
+    const serverOptions = { port: config.temporalPort, uiPort: config.temporalUiPort, dbFile };
+    if (!cli) log('no Temporal CLI found or installable here: letting the Temporal SDK download the dev server…');
+    const server = cli ? await startDevServer({ cliPath: cli.path, ...serverOptions }) : await startDownloadedDevServer(serverOptions);
     stops.push(() => server.stop());
     config.temporalAddress = server.address;
     lines.push(`Temporal dev server  ${server.address} (data: ${dbFile})`, `Temporal Web UI      ${server.uiUrl}`);

@@ -25,7 +25,8 @@ export interface DevServerOptions {
 export interface DevServer {
   address: string;
   uiUrl: string | undefined;
-  process: ChildProcess;
+  /** the CLI's process; undefined when the SDK runs a downloaded server */
+  process: ChildProcess | undefined;
   stop(): Promise<void>;
 }
 
@@ -101,4 +102,33 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
     clearTimeout(timer);
   };
   return { address, uiUrl: options.uiPort ? `http://${host}:${options.uiPort}` : undefined, process: child, stop };
+}
+
+/**
+ * Last resort on a machine with internet: the SDK downloads the dev server itself
+ * (the same CLI, fetched from Temporal's CDN), with the same options.
+ */
+export async function startDownloadedDevServer(options: Omit<DevServerOptions, 'cliPath' | 'output' | 'startTimeoutMs'>): Promise<DevServer> {
+  const { TestWorkflowEnvironment } = await import('@temporalio/testing');
+  const host = options.host ?? '127.0.0.1';
+  const port = options.port || (await freePort(host));
+  if (options.dbFile) mkdirSync(dirname(options.dbFile), { recursive: true });
+  const env = await TestWorkflowEnvironment.createLocal({
+    server: {
+      executable: { type: 'cached-download' },
+      ip: host,
+      port,
+      namespace: options.namespace ?? 'default',
+      ...(options.uiPort ? { ui: true, uiPort: options.uiPort } : {}),
+      ...(options.dbFile ? { dbFilename: options.dbFile } : {}),
+      searchAttributes: [...SEARCH_ATTRIBUTES],
+      extraArgs: ['--dynamic-config-value', 'matching.numTaskqueueReadPartitions=1', '--dynamic-config-value', 'matching.numTaskqueueWritePartitions=1'],
+    },
+  });
+  return {
+    address: `${host}:${port}`,
+    uiUrl: options.uiPort ? `http://${host}:${options.uiPort}` : undefined,
+    process: undefined,
+    stop: () => env.teardown(),
+  };
 }
