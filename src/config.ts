@@ -35,6 +35,8 @@ export interface Config {
   hubspotClientSecret: string | undefined;
   hubspotRequestsPer10s: number;
   syncDateTimeZone: string;
+  /** a friend's workflow ends after this long without events (idle friends cost nothing) */
+  friendIdleSeconds: number;
   adminToken: string | undefined;
   publicUrl: string | undefined;
   /** ports of the built-in sandbox APIs started by `npm start` without credentials (0: any free port) */
@@ -144,6 +146,7 @@ export function loadConfig(env: Env = process.env): Config {
     hubspotClientSecret: secret(env, 'HUBSPOT_CLIENT_SECRET', 8),
     hubspotRequestsPer10s: integer(env, 'HUBSPOT_REQUESTS_PER_10S', 100, 1, 100_000),
     syncDateTimeZone: timeZone(env, 'SYNC_DATE_TIME_ZONE'),
+    friendIdleSeconds: integer(env, 'FRIEND_IDLE_SECONDS', 900, 1, 7 * 24 * 3600),
     adminToken: secret(env, 'ADMIN_TOKEN', 16),
     publicUrl: text(env, 'PUBLIC_URL') === undefined ? undefined : origin(env, 'PUBLIC_URL', 'https://example.com'),
     sandboxLinePort: integer(env, 'SANDBOX_LINE_PORT', 3101, 0, 65535),

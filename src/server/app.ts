@@ -3,6 +3,7 @@ import Fastify, { type FastifyInstance, type FastifyPluginAsync, type FastifySer
 import type { Client } from '@temporalio/client';
 import type { Config } from '../config.ts';
 import { importTargetOf } from '../temporal/import-client.ts';
+import { friendTargetOf } from '../temporal/friend-client.ts';
 import { healthRoutes } from './routes/health.ts';
 import { importRoutes } from './routes/imports.ts';
 import { lineWebhookRoutes } from './routes/line-webhook.ts';
@@ -27,16 +28,10 @@ export const syncService: FastifyPluginAsync<AppOptions> = async (app, { config,
   await app.register(healthRoutes, { temporal });
   // Operator endpoints exist only with a configured admin token.
   if (config.adminToken) await app.register(importRoutes, { temporal, adminToken: config.adminToken, target: importTargetOf(config) });
+  const friendTarget = friendTargetOf(config);
   if (config.lineChannelSecret) {
-    await app.register(lineWebhookRoutes, {
-      temporal,
-      channelSecret: config.lineChannelSecret,
-      channelId: config.lineChannelId,
-      taskQueue: config.taskQueue,
-      timeZone: config.syncDateTimeZone,
-    });
+    await app.register(lineWebhookRoutes, { temporal, channelSecret: config.lineChannelSecret, ...friendTarget });
   }
-  const friendTarget = { channelId: config.lineChannelId, taskQueue: config.taskQueue, timeZone: config.syncDateTimeZone };
   if (config.lineLoginChannelId) {
     const login = createLineLoginClient({ baseUrl: config.lineApiBaseUrl, channelId: config.lineLoginChannelId });
     await app.register(idTokenRoutes, { temporal, login, ...friendTarget });

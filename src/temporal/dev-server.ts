@@ -20,6 +20,8 @@ export interface DevServerOptions {
   /** where the server's own output goes (default: discarded) */
   output?: (chunk: string) => void;
   startTimeoutMs?: number;
+  /** extra dynamic config, e.g. { 'limit.historyCount.suggestContinueAsNew': 50 } */
+  dynamicConfig?: Record<string, unknown>;
   /** register the service's search attributes at start (default true) */
   registerSearchAttributes?: boolean;
 }
@@ -51,6 +53,7 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
   const args = ['server', 'start-dev', '--ip', host, '--port', String(port), '--namespace', namespace, '--log-level', options.logLevel ?? 'warn'];
   // One partition per task queue, so a task-queue rate limit is exact rather than split four ways.
   args.push('--dynamic-config-value', 'matching.numTaskqueueReadPartitions=1', '--dynamic-config-value', 'matching.numTaskqueueWritePartitions=1');
+  for (const [key, value] of Object.entries(options.dynamicConfig ?? {})) args.push('--dynamic-config-value', `${key}=${JSON.stringify(value)}`);
   if (options.registerSearchAttributes !== false) for (const key of SEARCH_ATTRIBUTES) args.push('--search-attribute', `${key.name}=Keyword`);
   if (options.uiPort) args.push('--ui-ip', host, '--ui-port', String(options.uiPort));
   else args.push('--headless');

@@ -1,5 +1,6 @@
 // Typed client helpers for friend workflows, shared by the webhook routes and tests.
 import type { Client } from '@temporalio/client';
+import type { Config } from '../config.ts';
 import { friendEventSignal, friendWorkflow, type FriendEvent } from '../../workflows/friend.ts';
 import { friendWorkflowId } from './ids.ts';
 import { LineChannelId, LineUserId, SyncKind } from './search-attributes.ts';
@@ -8,14 +9,23 @@ export interface FriendTarget {
   channelId: string;
   taskQueue: string;
   timeZone: string;
+  /** how long a friend's workflow waits for more events before it ends */
+  idleMs?: number;
 }
+
+export const friendTargetOf = (config: Config): FriendTarget => ({
+  channelId: config.lineChannelId,
+  taskQueue: config.taskQueue,
+  timeZone: config.syncDateTimeZone,
+  idleMs: config.friendIdleSeconds * 1000,
+});
 
 /** Durably hands one event to the friend's workflow, starting it if it is not running. */
 export async function deliverFriendEvent(client: Client, target: FriendTarget, userId: string, event: FriendEvent): Promise<void> {
   await client.workflow.signalWithStart(friendWorkflow, {
     workflowId: friendWorkflowId(target.channelId, userId),
     taskQueue: target.taskQueue,
-    args: [{ channelId: target.channelId, userId, timeZone: target.timeZone }],
+    args: [{ channelId: target.channelId, userId, timeZone: target.timeZone, ...(target.idleMs ? { idleMs: target.idleMs } : {}) }],
     signal: friendEventSignal,
     signalArgs: [event],
     typedSearchAttributes: [
@@ -24,6 +34,7 @@ export async function deliverFriendEvent(client: Client, target: FriendTarget, u
       { key: SyncKind, value: 'friend' },
     ],
     staticSummary: `LINE friend ${userId} (channel ${target.channelId})`,
-    staticDetails: 'Applies this friend\'s LINE events (follow, block, unblock, messages) to their HubSpot contact, one at a time, each once.',
+    staticDetails:
+      'Applies this friend\'s events (LINE follow, block, unblock, messages; verified e-mails from LINE Login; a LINE user ID given in HubSpot) to their HubSpot contact, one at a time, each once.',
   });
 }

@@ -15,6 +15,8 @@ export interface StackOptions {
   env?: Record<string, string>;
   /** SQLite file for the dev server (restart tests); default in memory */
   dbFile?: string;
+  /** dynamic config of the dev server */
+  dynamicConfig?: Record<string, unknown>;
 }
 
 export interface Stack {
@@ -41,7 +43,11 @@ export function temporalCliPath(): string {
 }
 
 export async function startStack(options: StackOptions = {}): Promise<Stack> {
-  const temporal = await startDevServer({ cliPath: temporalCliPath(), ...(options.dbFile ? { dbFile: options.dbFile } : {}) });
+  const temporal = await startDevServer({
+    cliPath: temporalCliPath(),
+    ...(options.dbFile ? { dbFile: options.dbFile } : {}),
+    ...(options.dynamicConfig ? { dynamicConfig: options.dynamicConfig } : {}),
+  });
   const line = await startLineSandbox({ port: 0 });
   const hubspot = await startHubspotSandbox({ port: 0, ...options.hubspot });
   const config: Config = {
