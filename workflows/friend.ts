@@ -177,7 +177,6 @@ export async function friendWorkflow(input: FriendWorkflowInput): Promise<Friend
     // Events of one friend are applied in the order LINE stamped them, one at a time.
     pending.sort((a, b) => a.timestamp - b.timestamp);
     const event = pending.shift()!;
-    if (!event.reapply) queued.delete(event.eventId);
     setCurrentDetails(`applying ${event.kind} of ${new Date(event.timestamp).toISOString()} (${pending.length} more pending)`);
     let outcome: string;
     try {
@@ -191,6 +190,8 @@ export async function friendWorkflow(input: FriendWorkflowInput): Promise<Friend
     if (isFollowStateEvent(event) && (!lastFollowEvent || event.timestamp >= lastFollowEvent.timestamp)) lastFollowEvent = { ...event, reapply: false };
     if (event.reapply) continue;
     remember(event.eventId);
+    // Only now: a redelivery arriving while the event was being applied is still a duplicate.
+    queued.delete(event.eventId);
     applied++;
     recent.push({ eventId: event.eventId, kind: event.kind, timestamp: event.timestamp, outcome });
     if (recent.length > 20) recent.shift();

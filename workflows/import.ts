@@ -7,11 +7,11 @@ import {
   allHandlersFinished,
   ApplicationFailure,
   condition,
-  continueAsNew,
   defineQuery,
   getExternalWorkflowHandle,
   isCancellation,
   log,
+  makeContinueAsNewFunc,
   proxyActivities,
   setCurrentDetails,
   setHandler,
@@ -331,10 +331,14 @@ export async function importWorkflow(input: ImportWorkflowInput): Promise<Import
         cursor: page.next,
         ...(ahead ? { prefetched: ahead.value } : {}),
       };
-      upsertMemo(memoOf(carried.progress));
       // Signals of friends still being handled belong to this run's page; none may be dropped.
       await condition(allHandlersFinished);
-      return await continueAsNew<typeof importWorkflow>({ ...input, carried });
+      // The next run keeps the import's search attributes (LineImportId, …) and saved progress explicitly.
+      const next = makeContinueAsNewFunc<typeof importWorkflow>({
+        memo: { ...workflowInfo().memo, ...memoOf(carried.progress) },
+        typedSearchAttributes: workflowInfo().typedSearchAttributes,
+      });
+      return await next({ ...input, carried });
     }
     progress.state = 'completed';
     progress.finishedAt = new Date().toISOString();

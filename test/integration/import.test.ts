@@ -103,7 +103,16 @@ describe('importing existing friends', () => {
     }
     // … and one whose NO was observed after this import will read its page (an observation from the future).
     const newerNo = ids[2200]!;
-    await createContact({ email: 'newer@example.com', line_user_id: newerNo, line_follow: 'NO', line_follow_changed_at: String(Date.now() + 3_600_000), line_created_via: 'FOLLOW', line_id_sync_date: OLD_SYNC_DATE });
+    await createContact({
+      email: 'newer@example.com',
+      line_user_id: newerNo,
+      line_user_name: nameOf(2200),
+      line_user_picture: pictureOf(2200)!,
+      line_follow: 'NO',
+      line_follow_changed_at: String(Date.now() + 3_600_000),
+      line_created_via: 'FOLLOW',
+      line_id_sync_date: OLD_SYNC_DATE,
+    });
 
     // Five friends of page 1 block between the page read and their profile read: LINE's profile
     // endpoint fails until the test has seen the page answered and blocked them.

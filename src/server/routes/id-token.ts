@@ -36,7 +36,7 @@ export function verifiedEmailEvent(token: { sub: string; iat: number; email: str
 
 export const idTokenRoutes: FastifyPluginAsync<IdTokenRouteOptions> = async (app, options) => {
   const { temporal, login } = options;
-  const deadlineMs = options.deadlineMs ?? 5000;
+  const deadlineMs = options.deadlineMs ?? 3000;
   const limiter = new ClientRateLimiter({ capacity: 20, refillPerSecond: 1 / 3, ...options.rateLimit });
 
   app.post<{ Body: { idToken: string } }>(

@@ -92,9 +92,14 @@ export const importRoutes: FastifyPluginAsync<ImportRoutesOptions> = async (app,
           503: errorSchema,
         },
       },
-      // An empty POST (no body at all) means "the defaults".
-      preValidation: async (request) => {
+      preValidation: async (request, reply) => {
+        // An empty POST (no body at all) means "the defaults".
         if (request.body === undefined || request.body === null) request.body = {};
+        // Fastify's validator drops unknown properties silently; a mistyped option must not pass unnoticed.
+        const unknown = typeof request.body === 'object' && !Array.isArray(request.body) ? Object.keys(request.body).filter((k) => !(k in importOptionsSchema.properties)) : [];
+        if (unknown.length > 0) {
+          return reply.code(400).send({ error: `unknown import option(s): ${unknown.join(', ')}; known: ${Object.keys(importOptionsSchema.properties).join(', ')}` });
+        }
       },
     },
     async (request, reply) => {
