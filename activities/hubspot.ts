@@ -1,6 +1,5 @@
 // HubSpot activities: one activity = one HubSpot request, so pacing activities paces requests.
 import type { Client } from '@hubspot/api-client';
-import { ApplicationFailure } from '@temporalio/common';
 import type { ExistingContact } from '../src/contact/types.ts';
 import { CONTACT_READ_PROPERTIES } from '../src/hubspot/properties.ts';
 import { httpStatusOf, hubspotFailure } from './vendor-errors.ts';
@@ -90,19 +89,6 @@ export function createHubspotActivities({ hubspot, timeZone }: HubspotActivityDe
         if (userId) found[userId] = { id: result.id, properties: result.properties };
       }
       return found;
-    },
-
-    /** One contact, for a single friend's event: a failure is the activity's failure. */
-    async upsertContactByLineUserId(write: ContactWrite): Promise<{ contactId: string; created: boolean }> {
-      const { written, failed } = await upsertContactsByLineUserId([write]);
-      const [result] = written;
-      if (result) return { contactId: result.contactId, created: result.created };
-      const failure = failed[0];
-      throw ApplicationFailure.create({
-        message: `HubSpot did not write the contact of ${write.userId}: ${failure?.reason ?? 'unknown reason'}`,
-        type: failure?.category === 'CONFLICT' ? 'HubspotConflict' : 'HubspotRejected',
-        nonRetryable: true,
-      });
     },
 
     /** The contact with this e-mail (GET by idProperty=email), or null when HubSpot has none. */

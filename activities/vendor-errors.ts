@@ -7,6 +7,7 @@ export const FailureType = {
   HubspotUnavailable: 'HubspotUnavailable',
   HubspotRejected: 'HubspotRejected',
   HubspotConflict: 'HubspotConflict',
+  HubspotNotFound: 'HubspotNotFound',
   LineRateLimited: 'LineRateLimited',
   LineUnavailable: 'LineUnavailable',
   LineRejected: 'LineRejected',
@@ -127,6 +128,9 @@ export function hubspotFailure(error: unknown, context: HubspotErrorContext): Ap
   }
   if (status >= 500) {
     return ApplicationFailure.create({ message: `HubSpot ${status} during ${context.operation}: ${message}`, type: FailureType.HubspotUnavailable, details });
+  }
+  if (status === 404) {
+    return ApplicationFailure.create({ message: `HubSpot found nothing for ${context.operation}: ${message}`, type: FailureType.HubspotNotFound, nonRetryable: true, details });
   }
   if (status === 409) {
     return ApplicationFailure.create({ message: `HubSpot conflict during ${context.operation}: ${message}`, type: FailureType.HubspotConflict, nonRetryable: true, details });

@@ -1,5 +1,7 @@
 // One workflow per LINE friend: applies that friend's events one at a time, each at most once.
 import {
+  ActivityFailure,
+  ApplicationFailure,
   allHandlersFinished,
   condition,
   continueAsNew,
@@ -73,6 +75,8 @@ export const friendStateQuery = defineQuery<FriendState>('friendState');
 
 /** How many applied event IDs a friend remembers: far more than LINE's redelivery window holds. */
 export const SEEN_EVENT_IDS = 500;
+/** Read-decide-write rounds when a concurrent writer got there first (409) or the contact vanished (404). */
+const WRITE_ROUNDS = 4;
 const DEFAULT_IDLE_MS = 15 * 60 * 1000;
 
 const line = proxyActivities<LineActivities>({
@@ -157,13 +161,24 @@ export async function friendWorkflow(input: FriendWorkflowInput): Promise<Friend
     const profile: LineProfile | null =
       event.kind === 'unfollow' ? null : await line.readLineProfile.executeWithOptions({ summary: `read LINE profile (${event.kind})` }, [userId]);
     const observation = observationOf(event, Date.now());
-    const contacts = await hubspot.readContactsByLineUserId.executeWithOptions({ summary: 'find contact by line_user_id' }, [[userId]]);
-    const decision: ContactDecision = decideContact({ userId, observation, profile, existing: contacts[userId] ?? null, now: Date.now(), timeZone });
-    const outcome = describeDecision(decision);
-    if (decision.action !== 'none') {
-      await hubspot.upsertContactByLineUserId.executeWithOptions({ summary: outcome }, [{ userId, properties: decision.properties }]);
+    const steps: string[] = [];
+    for (let round = 1; ; round++) {
+      const contacts = await hubspot.readContactsByLineUserId.executeWithOptions({ summary: 'find contact by line_user_id' }, [[userId]]);
+      const decision: ContactDecision = decideContact({ userId, observation, profile, existing: contacts[userId] ?? null, now: Date.now(), timeZone });
+      const outcome = describeDecision(decision);
+      if (decision.action === 'none') return [...steps, outcome].join('; ');
+      try {
+        // A create never overwrites a contact someone else (an import, a LINE Login) created meanwhile:
+        // HubSpot answers 409 on the unique line_user_id, and the next round decides again.
+        if (decision.action === 'create') await hubspot.createContact.executeWithOptions({ summary: outcome }, [decision.properties]);
+        else await hubspot.updateContactById.executeWithOptions({ summary: `${outcome} (contact ${decision.contactId})` }, [decision.contactId, decision.properties]);
+        return [...steps, outcome].join('; ');
+      } catch (error) {
+        const type = error instanceof ActivityFailure && error.cause instanceof ApplicationFailure ? error.cause.type : undefined;
+        if (round >= WRITE_ROUNDS || (type !== 'HubspotConflict' && type !== 'HubspotNotFound')) throw error;
+        steps.push(`${outcome}: ${type === 'HubspotConflict' ? 'conflict' : 'contact gone'}, re-reading`);
+      }
     }
-    return outcome;
   };
 
   const idleMs = input.idleMs ?? DEFAULT_IDLE_MS;
