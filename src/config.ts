@@ -39,6 +39,8 @@ export interface Config {
   friendIdleSeconds: number;
   adminToken: string | undefined;
   publicUrl: string | undefined;
+  /** Fastify trustProxy: true (X-Forwarded-* from any hop), false, a hop count, or trusted addresses */
+  trustProxy: boolean | number | string;
   /** ports of the built-in sandbox APIs started by `npm start` without credentials (0: any free port) */
   sandboxLinePort: number;
   sandboxHubspotPort: number;
@@ -122,6 +124,15 @@ function bool(env: Env, name: string): boolean {
   throw new ConfigError(name, `must be true or false, got "${value}"`);
 }
 
+function proxyTrust(env: Env, name: string): boolean | number | string {
+  const value = text(env, name);
+  if (value === undefined || /^(1|true|yes)$/i.test(value)) return true;
+  if (/^(0|false|no)$/i.test(value)) return false;
+  if (/^\d+$/.test(value)) return Number(value) === 0 ? false : Number(value);
+  if (/^[0-9a-fA-F.:/, ]+$/.test(value)) return value;
+  throw new ConfigError(name, `must be true, false, a hop count or addresses/CIDRs, got "${value}"`);
+}
+
 export function loadConfig(env: Env = process.env): Config {
   return {
     port: integer(env, 'PORT', 3000, 0, 65535),
@@ -149,6 +160,7 @@ export function loadConfig(env: Env = process.env): Config {
     friendIdleSeconds: integer(env, 'FRIEND_IDLE_SECONDS', 900, 1, 7 * 24 * 3600),
     adminToken: secret(env, 'ADMIN_TOKEN', 16),
     publicUrl: text(env, 'PUBLIC_URL') === undefined ? undefined : origin(env, 'PUBLIC_URL', 'https://example.com'),
+    trustProxy: proxyTrust(env, 'TRUST_PROXY'),
     sandboxLinePort: integer(env, 'SANDBOX_LINE_PORT', 3101, 0, 65535),
     sandboxHubspotPort: integer(env, 'SANDBOX_HUBSPOT_PORT', 3102, 0, 65535),
   };

@@ -56,8 +56,8 @@ export async function buildApp(options: AppOptions & { logger?: FastifyServerOpt
   const app = Fastify({
     logger: options.logger ?? loggerOptions(options.config.logLevel),
     bodyLimit: 1024 * 1024,
-    // Behind a load balancer, request IPs and protocol come from X-Forwarded-*.
-    trustProxy: true,
+    // Behind a load balancer, client addresses and protocol come from X-Forwarded-* (TRUST_PROXY).
+    trustProxy: options.config.trustProxy as boolean,
     requestTimeout: 10_000,
   });
   await app.register(syncService, options);

@@ -108,3 +108,17 @@ test('a process started with a bad variable stops with one line naming it, no st
   assert.match(lines[0]!, /^configuration error: LINE_CHANNEL_SECRET contains white space/);
   assert.ok(!result.stderr.includes(secret) && !result.stdout.includes(secret));
 });
+
+test('TRUST_PROXY takes true, false, a hop count or addresses', () => {
+  assert.equal(loadConfig({}).trustProxy, true);
+  assert.equal(loadConfig({ TRUST_PROXY: 'false' }).trustProxy, false);
+  assert.equal(loadConfig({ TRUST_PROXY: '2' }).trustProxy, 2);
+  assert.equal(loadConfig({ TRUST_PROXY: '10.0.0.0/8,127.0.0.1' }).trustProxy, '10.0.0.0/8,127.0.0.1');
+  assert.throws(() => loadConfig({ TRUST_PROXY: 'everyone' }), /TRUST_PROXY must be/);
+});
+
+test('FRIEND_IDLE_SECONDS defaults to 15 minutes', () => {
+  assert.equal(loadConfig({}).friendIdleSeconds, 900);
+  assert.equal(loadConfig({ FRIEND_IDLE_SECONDS: '5' }).friendIdleSeconds, 5);
+  assert.throws(() => loadConfig({ FRIEND_IDLE_SECONDS: '0' }), /FRIEND_IDLE_SECONDS must be from 1/);
+});
