@@ -16,7 +16,7 @@ import {
 } from '@temporalio/workflow';
 import type { HubspotActivities, LineActivities } from '../activities/index.ts';
 import { decideContact, describeDecision } from '../src/contact/index.ts';
-import type { ContactDecision, LineProfile, Observation } from '../src/contact/types.ts';
+import type { ContactDecision, Observation } from '../src/contact/types.ts';
 import { hubspotTaskQueue, importWorkflowId } from '../src/temporal/ids.ts';
 import { friendObservedSignal, reapplyFollowStateSignal } from './signals.ts';
 import { applyVerifiedEmail } from './verified-email.ts';
@@ -155,11 +155,17 @@ export async function friendWorkflow(input: FriendWorkflowInput): Promise<Friend
   };
 
   const apply = async (event: FriendEvent): Promise<string> => {
-    if (isFollowStateEvent(event) && !event.reapply) await notifyImport(event);
-    if (event.kind === 'verified-email') return applyVerifiedEmail({ userId, email: event.email ?? '', timeZone, line, hubspot });
-    // A blocked user's profile cannot be read: an unfollow needs none.
-    const profile: LineProfile | null =
-      event.kind === 'unfollow' ? null : await line.readLineProfile.executeWithOptions({ summary: `read LINE profile (${event.kind})` }, [userId]);
+    const notified = isFollowStateEvent(event) && !event.reapply ? notifyImport(event) : Promise.resolve();
+    if (event.kind === 'verified-email') {
+      await notified;
+      return applyVerifiedEmail({ userId, email: event.email ?? '', timeZone, line, hubspot });
+    }
+    // A blocked user's profile cannot be read: an unfollow needs none. The profile read runs beside the
+    // import notice; only the contact read must wait for that notice (workflows/signals.ts).
+    const [profile] = await Promise.all([
+      event.kind === 'unfollow' ? Promise.resolve(null) : line.readLineProfile.executeWithOptions({ summary: `read LINE profile (${event.kind})` }, [userId]),
+      notified,
+    ]);
     const observation = observationOf(event, Date.now());
     const steps: string[] = [];
     for (let round = 1; ; round++) {

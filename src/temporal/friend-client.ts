@@ -38,3 +38,18 @@ export async function deliverFriendEvent(client: Client, target: FriendTarget, u
       'Applies this friend\'s events (LINE follow, block, unblock, messages; verified e-mails from LINE Login; a LINE user ID given in HubSpot) to their HubSpot contact, one at a time, each once.',
   });
 }
+
+/**
+ * Hands a request's friend events to Temporal, all within one deadline. Resolves with the
+ * events Temporal did not take (empty: every event is durably in its friend's workflow).
+ */
+export async function deliverFriendEvents(
+  client: Client,
+  target: FriendTarget,
+  events: Array<{ userId: string; event: FriendEvent }>,
+  deadlineMs: number,
+): Promise<Array<{ userId: string; reason: string }>> {
+  const deadline = Date.now() + deadlineMs;
+  const results = await Promise.allSettled(events.map(({ userId, event }) => client.withDeadline(deadline, () => deliverFriendEvent(client, target, userId, event))));
+  return results.flatMap((result, i) => (result.status === 'rejected' ? [{ userId: events[i]!.userId, reason: (result.reason as Error)?.message ?? String(result.reason) }] : []));
+}

@@ -4,7 +4,7 @@ import type { FastifyPluginAsync } from 'fastify';
 import type { Client } from '@temporalio/client';
 import { HUBSPOT_SIGNATURE_HEADER, HUBSPOT_TIMESTAMP_HEADER, requestUri, verifyHubspotRequest } from '../../hubspot/signature.ts';
 import { friendEventOfHubspot } from '../../hubspot/webhook-events.ts';
-import { deliverFriendEvent, type FriendTarget } from '../../temporal/friend-client.ts';
+import { deliverFriendEvents, type FriendTarget } from '../../temporal/friend-client.ts';
 import type { FriendEvent } from '../../../workflows/friend.ts';
 
 export interface HubspotWebhookOptions extends FriendTarget {
@@ -66,13 +66,9 @@ export const hubspotWebhookRoutes: FastifyPluginAsync<HubspotWebhookOptions> = a
     if (Object.keys(ignored).length > 0) request.log.info({ ignored }, 'HubSpot events ignored');
     if (accepted.length === 0) return { accepted: 0 };
 
-    const deadline = Date.now() + deadlineMs;
-    const results = await Promise.allSettled(
-      accepted.map(({ userId, event }) => temporal.withDeadline(deadline, () => deliverFriendEvent(temporal, options, userId, event))),
-    );
-    const failures = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected');
+    const failures = await deliverFriendEvents(temporal, options, accepted, deadlineMs);
     if (failures.length > 0) {
-      request.log.error({ failed: failures.length, of: accepted.length, reason: (failures[0]!.reason as Error)?.message }, 'Temporal did not accept HubSpot events');
+      request.log.error({ failed: failures.length, of: accepted.length, reason: failures[0]!.reason }, 'Temporal did not accept HubSpot events');
       // HubSpot retries non-2xx deliveries; the friend workflow ignores the ones it already has.
       return reply.code(503).header('retry-after', '1').send({ error: 'events could not be handed to Temporal; HubSpot will retry' });
     }

@@ -3,13 +3,15 @@ import type { FastifyPluginAsync } from 'fastify';
 import type { Client } from '@temporalio/client';
 import { verifyLineSignature } from '../../line/signature.ts';
 import { friendEventOf } from '../../line/friend-events.ts';
-import { deliverFriendEvent, type FriendTarget } from '../../temporal/friend-client.ts';
+import { deliverFriendEvents, type FriendTarget } from '../../temporal/friend-client.ts';
 
 export interface LineWebhookOptions extends FriendTarget {
   temporal: Client;
   channelSecret: string;
   /** how long Temporal may take to accept the events; LINE gives up after 2 s */
   deadlineMs?: number;
+  /** events being handed to Temporal at once; past it, 503 at once rather than a queue LINE times out on */
+  maxInFlight?: number;
 }
 
 export const LINE_WEBHOOK_BODY_LIMIT = 1024 * 1024;
@@ -17,6 +19,8 @@ export const LINE_WEBHOOK_BODY_LIMIT = 1024 * 1024;
 export const lineWebhookRoutes: FastifyPluginAsync<LineWebhookOptions> = async (app, options) => {
   const { temporal, channelSecret } = options;
   const deadlineMs = options.deadlineMs ?? 1200;
+  const maxInFlight = options.maxInFlight ?? 256;
+  let inFlight = 0;
 
   // Raw bytes only here: the signature is over them, and nothing is parsed before it is checked.
   app.removeAllContentTypeParsers();
@@ -51,13 +55,14 @@ export const lineWebhookRoutes: FastifyPluginAsync<LineWebhookOptions> = async (
     if (Object.keys(ignored).length > 0) request.log.info({ ignored }, 'LINE events ignored (not a friend event from a user)');
     if (accepted.length === 0) return { accepted: 0 };
 
-    const deadline = Date.now() + deadlineMs;
-    const results = await Promise.allSettled(
-      accepted.map(({ userId, event }) => temporal.withDeadline(deadline, () => deliverFriendEvent(temporal, options, userId, event))),
-    );
-    const failures = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (inFlight + accepted.length > maxInFlight) {
+      request.log.warn({ inFlight, events: accepted.length }, 'Temporal hand-over saturated: 503 so that LINE redelivers later');
+      return reply.code(503).header('retry-after', '1').send({ error: 'too many events in flight; LINE may redeliver them' });
+    }
+    inFlight += accepted.length;
+    const failures = await deliverFriendEvents(temporal, options, accepted, deadlineMs).finally(() => (inFlight -= accepted.length));
     if (failures.length > 0) {
-      request.log.error({ failed: failures.length, of: accepted.length, reason: (failures[0]!.reason as Error)?.message }, 'Temporal did not accept LINE events');
+      request.log.error({ failed: failures.length, of: accepted.length, reason: failures[0]!.reason }, 'Temporal did not accept LINE events');
       return reply.code(503).header('retry-after', '1').send({ error: 'events could not be handed to Temporal; LINE may redeliver them' });
     }
     request.log.info({ accepted: accepted.map((a) => `${a.event.kind}:${a.event.eventId}`) }, 'LINE events handed to Temporal');
