@@ -87,13 +87,17 @@ for (;;) {
     await client.connection.close();
     process.exit(130);
   }
-  try {
-    last = (await getImportProgress(client, started.importId, { channelId: target.channelId })) ?? last;
-  } catch (error) {
-    if (!tty) log(`progress not available right now (${(error as Error).message}); retrying`);
+  // Asks Temporal once a second; on a terminal the spinner turns in between.
+  if (!tty || tick % 4 === 0) {
+    try {
+      last = (await getImportProgress(client, started.importId, { channelId: target.channelId })) ?? last;
+    } catch (error) {
+      if (!tty) log(`progress not available right now (${(error as Error).message}); retrying`);
+    }
   }
+  tick++;
   if (last) {
-    const line = progressLine(last, Date.now(), tick++);
+    const line = progressLine(last, Date.now(), tick);
     if (tty) process.stderr.write(`\r\x1b[2K${line.slice(0, Math.max(20, (process.stderr.columns ?? 160) - 1))}`);
     else if (Date.now() - lastLineAt >= 5000 || last.state !== 'running') {
       log(line);
