@@ -109,11 +109,13 @@ const WRITE_RETRY_DELAY_MS = 1000;
 
 const DEFAULTS = { pageSize: 1000, batchSize: 100, batchConcurrency: 10, profileConcurrency: 16 } as const;
 
-const line = proxyActivities<LineActivities>({
+const LINE_RETRY = { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute' } as const;
+const followerPages = proxyActivities<LineActivities>({ startToCloseTimeout: '1 minute', retry: LINE_RETRY });
+const profileReads = proxyActivities<LineActivities>({
   startToCloseTimeout: '2 minutes',
-  // Profile batches heartbeat every read: a dead worker is noticed in seconds, and the retry resumes.
+  // A profile batch heartbeats every read: a dead worker is noticed in seconds, and the retry resumes.
   heartbeatTimeout: '15 seconds',
-  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute' },
+  retry: LINE_RETRY,
 });
 
 function hubspotActivities(taskQueue: string) {
@@ -271,7 +273,7 @@ export async function importWorkflow(input: ImportWorkflowInput): Promise<Import
   const importBatch = async (userIds: string[], page: FollowerPage, label: string) => {
     // Profiles (LINE) and contacts (HubSpot) do not depend on each other: read them at the same time.
     const [{ profiles, rejected }, contacts] = await Promise.all([
-      line.readLineProfiles.executeWithOptions({ summary: `${label}: read ${userIds.length} LINE profiles` }, [userIds, profileConcurrency]),
+      profileReads.readLineProfiles.executeWithOptions({ summary: `${label}: read ${userIds.length} LINE profiles` }, [userIds, profileConcurrency]),
       hubspot.readContactsByLineUserId.executeWithOptions({ summary: `${label}: read contacts by line_user_id` }, [userIds]),
     ]);
     const writes: ContactWrite[] = [];
@@ -308,13 +310,13 @@ export async function importWorkflow(input: ImportWorkflowInput): Promise<Import
     const cursor = input.carried?.cursor;
     const page =
       input.carried?.prefetched ??
-      (await line.readFollowerPage.executeWithOptions({ summary: `read follower page ${progress.page}` }, [cursor, pageSize]));
+      (await followerPages.readFollowerPage.executeWithOptions({ summary: `read follower page ${progress.page}` }, [cursor, pageSize]));
     progress.friendsSeen += page.userIds.length;
     show();
 
     // Read the next page while this one is written: the next run starts writing at once.
     const nextPage = page.next
-      ? line.readFollowerPage
+      ? followerPages.readFollowerPage
           .executeWithOptions({ summary: `read follower page ${progress.page + 1} (ahead)` }, [page.next, pageSize])
           .then((value) => ({ value }), (error: unknown) => ({ error }))
       : undefined;

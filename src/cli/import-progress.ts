@@ -40,7 +40,14 @@ export function outcomeBar(p: ImportProgress, width = 24): string {
     bar += ch.repeat(Math.max(0, upTo - used));
     used = Math.max(used, upTo);
   }
-  return bar + '·'.repeat(Math.max(0, width - used));
+  bar += '·'.repeat(Math.max(0, width - used));
+  // A failure is never rounded away: it takes a cell from the pending part (or the last one).
+  if (p.failed > 0 && !bar.includes('✗')) {
+    const cells = [...bar];
+    cells[Math.min(used, width - 1)] = '✗';
+    bar = cells.join('');
+  }
+  return bar;
 }
 
 /** One line: spinner, bar, counters, rate and elapsed time. */

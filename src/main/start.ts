@@ -13,8 +13,8 @@ import { cachedWorkflowBundle } from '../temporal/workflow-bundle.ts';
 
 const log = (line: string) => process.stderr.write(`[start] ${line}\n`);
 // tsx turns on source maps; they make every stack trace the SDK captures cost more (about 15 % of a
-// worker's CPU per event here). Error positions are still right in the compiled-on-the-fly files.
-process.setSourceMapsEnabled(false);
+// worker's CPU per event here). Set LOG_LEVEL=debug to keep them for TypeScript positions in stack traces.
+if (process.env.LOG_LEVEL !== 'debug') process.setSourceMapsEnabled(false);
 const base = configOrExit(() => loadConfig());
 // The SDK's INFO lines (bundling, worker states) drown what a newcomer needs to see.
 Runtime.install({ logger: new DefaultLogger(base.logLevel === 'debug' ? 'DEBUG' : 'WARN') });

@@ -233,6 +233,19 @@ describe('importing existing friends', () => {
     assert.equal(await lineContact(stack.hubspot.url, ids[7]!), undefined);
   });
 
+  test('LINE rate-limiting profile reads (429): the retried batch resumes from its heartbeats, reading no profile twice', async () => {
+    await seedFriends(45);
+    await call('POST', `${stack.line.url}/_sandbox/settings`, { rateLimitPerSecond: 20 });
+    const started = await startImport(stack.client, target());
+    const done = await finished(started.importId);
+    assert.equal(done.state, 'completed');
+    assert.equal(done.created, 45);
+    const stats = await call<Record<string, { requests: number; statuses: Record<string, number> }>>('GET', `${stack.line.url}/_sandbox/stats`);
+    const profiles = stats['GET /v2/bot/profile/:userId'];
+    assert.ok((profiles?.statuses['429'] ?? 0) > 0, 'LINE did rate-limit the batch');
+    assert.equal(profiles?.statuses['200'], 45, 'each profile read successfully exactly once');
+  });
+
   test('a LINE account that may not list followers (403): the import fails at once, saying why', async () => {
     await seedFriends(5);
     await call('POST', `${stack.line.url}/_sandbox/settings`, { followersIdsAllowed: false });
