@@ -17,20 +17,21 @@ after(async () => {
   await stack?.stop();
 });
 
-test('a worker killed in the middle of an event: the contact is right once a worker runs again', async () => {
+test('a worker killed in the middle of an event: the contact is right once a worker runs again', async (t) => {
   const child = await startChildWorker(stack.config);
+  t.after(() => killHard(child));
   const userId = newLineUserId();
   await seedFriend(stack.line.url, { userId, displayName: 'Kill Test' });
-  // HubSpot keeps failing the write, so the event is mid-way when the worker dies.
-  await injectFaults(stack.hubspot.url, { status: 503, count: 1000, pathPrefix: '/crm/v3/objects/contacts/batch/upsert' });
+  // The profile is read, then HubSpot keeps failing: the event is mid-way when the worker dies.
+  await injectFaults(stack.hubspot.url, { status: 503, count: 1000, pathPrefix: '/crm/v3/objects/contacts/batch/read' });
   const event = followEvent(userId);
   const answer = await sendLineWebhook({ url: `${stack.url}/webhooks/line`, channelSecret: stack.config.lineChannelSecret!, events: [event] });
   assert.equal(answer.status, 200);
   await eventually(async () => {
     const stats = await sandboxStats<{ endpoints?: Record<string, number> }>(stack.hubspot.url);
-    const upserts = Object.entries(stats.endpoints ?? {}).find(([k]) => k.includes('batch/upsert'))?.[1] ?? 0;
-    return upserts >= 1 ? true : undefined;
-  }, { what: 'the worker reaching the HubSpot write' });
+    const reads = Object.entries(stats.endpoints ?? {}).find(([k]) => k.includes('batch/read'))?.[1] ?? 0;
+    return reads >= 1 ? true : undefined;
+  }, { what: 'the worker reaching HubSpot' });
   await killHard(child);
   await clearFaults(stack.hubspot.url);
   assert.equal(await lineContact(stack.hubspot.url, userId), undefined, 'nothing written while HubSpot failed');

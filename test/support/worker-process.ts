@@ -4,6 +4,12 @@ import { loadConfig } from '../../src/config.ts';
 import { startWorker } from '../../src/service.ts';
 import { cachedWorkflowBundle } from '../../src/temporal/workflow-bundle.ts';
 
+// Never outlive the test that started it (a failed test must not leave a worker polling).
+const parent = process.ppid;
+setInterval(() => {
+  if (process.ppid !== parent) process.exit(1);
+}, 500).unref();
+
 const worker = await startWorker(loadConfig(), { workflowBundle: await cachedWorkflowBundle() });
 process.stdout.write('worker ready\n');
 await worker.done;
