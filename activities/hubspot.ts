@@ -11,11 +11,13 @@ export interface HubspotActivityDeps {
 
 export interface ContactWrite {
   userId: string;
+  /** the contact's record ID, for updates */
+  contactId?: string;
   properties: Record<string, string>;
 }
 
 export interface ContactWriteResult {
-  written: Array<{ userId: string; contactId: string; created: boolean }>;
+  written: Array<{ userId: string; contactId: string }>;
   failed: Array<{ userId: string; reason: string; category?: string }>;
 }
 
@@ -32,42 +34,54 @@ function idsOfError(error: BatchError): string[] {
 }
 
 export function createHubspotActivities({ hubspot, timeZone }: HubspotActivityDeps) {
-  /** Creates or updates contacts keyed by LINE user ID in one batch upsert; a 207 reports per-input failures. */
-  async function upsertContactsByLineUserId(writes: ContactWrite[]): Promise<ContactWriteResult> {
-      if (writes.length === 0) return { written: [], failed: [] };
-      let response;
-      try {
-        response = await hubspot.crm.contacts.batchApi.upsert({
-          inputs: writes.map((w) => ({ id: w.userId, idProperty: 'line_user_id', properties: { ...w.properties, line_user_id: w.userId } })),
-        });
-      } catch (error) {
-        throw hubspotFailure(error, { operation: `batch upsert of ${writes.length} contacts`, timeZone });
-      }
-      const written: ContactWriteResult['written'] = [];
-      for (const result of response.results) {
-        const userId = result.properties.line_user_id;
-        if (userId) written.push({ userId, contactId: result.id, created: Boolean((result as { _new?: boolean; new?: boolean })._new ?? (result as { new?: boolean }).new) });
-      }
-      const done = new Set(written.map((w) => w.userId));
-      const errors = ('errors' in response ? (response.errors as BatchError[] | undefined) : undefined) ?? [];
-      const failed: ContactWriteResult['failed'] = [];
-      for (const error of errors) {
-        for (const userId of idsOfError(error)) {
-          if (!done.has(userId) && writes.some((w) => w.userId === userId)) {
-            failed.push({ userId, reason: error.message ?? 'unknown error', category: error.category });
-            done.add(userId);
-          }
-        }
-      }
-      // HubSpot did not say which inputs failed: report every input without a result.
-      for (const w of writes) {
-        if (!done.has(w.userId)) failed.push({ userId: w.userId, reason: errors[0]?.message ?? 'no result returned for this input', category: errors[0]?.category });
-      }
-      return { written, failed };
+  /** Results of a batch write → per-user outcome; inputs HubSpot gave no result for are failed with its first error. */
+  function outcomeOf(writes: ContactWrite[], response: { results: Array<{ id: string; properties: Record<string, string | null> }> }, userIdOf: (result: { id: string; properties: Record<string, string | null> }) => string | undefined): ContactWriteResult {
+    const written: ContactWriteResult['written'] = [];
+    for (const result of response.results) {
+      const userId = userIdOf(result);
+      if (userId) written.push({ userId, contactId: result.id });
+    }
+    const done = new Set(written.map((w) => w.userId));
+    const errors = ('errors' in response ? (response.errors as BatchError[] | undefined) : undefined) ?? [];
+    const failed = writes
+      .filter((w) => !done.has(w.userId))
+      .map((w) => {
+        const error = errors.find((e) => idsOfError(e).includes(w.contactId ?? w.userId)) ?? errors[0];
+        return { userId: w.userId, reason: error?.message ?? 'no result returned for this input', ...(error?.category ? { category: error.category } : {}) };
+      });
+    return { written, failed };
+  }
+
+  /** New contacts in one batch create: a contact created meanwhile (409 on line_user_id) fails only its input. */
+  async function createContacts(writes: ContactWrite[]): Promise<ContactWriteResult> {
+    if (writes.length === 0) return { written: [], failed: [] };
+    let response;
+    try {
+      response = await hubspot.crm.contacts.batchApi.create({
+        inputs: writes.map((w) => ({ properties: { ...w.properties, line_user_id: w.userId }, associations: [] })),
+      });
+    } catch (error) {
+      throw hubspotFailure(error, { operation: `batch create of ${writes.length} contacts`, timeZone });
+    }
+    return outcomeOf(writes, response, (result) => result.properties.line_user_id ?? undefined);
+  }
+
+  /** Changes to existing contacts in one batch update by record ID (never creates a half contact). */
+  async function updateContacts(writes: ContactWrite[]): Promise<ContactWriteResult> {
+    if (writes.length === 0) return { written: [], failed: [] };
+    const userIdOfContact = new Map(writes.map((w) => [w.contactId!, w.userId]));
+    let response;
+    try {
+      response = await hubspot.crm.contacts.batchApi.update({ inputs: writes.map((w) => ({ id: w.contactId!, properties: w.properties })) });
+    } catch (error) {
+      throw hubspotFailure(error, { operation: `batch update of ${writes.length} contacts`, timeZone });
+    }
+    return outcomeOf(writes, response, (result) => userIdOfContact.get(result.id));
   }
 
   return {
-    upsertContactsByLineUserId,
+    createContacts,
+    updateContacts,
 
     /** Contacts by LINE user ID (unique property), one batch read; absent IDs are simply missing. */
     async readContactsByLineUserId(userIds: string[]): Promise<Record<string, ExistingContact>> {

@@ -207,7 +207,7 @@ function splitWallTime(wall: [number, number], hubspotRunning: Array<[number, nu
 }
 
 const LINE_ACTIVITIES = new Set(['readLineProfiles', 'readFollowerPage']);
-const HUBSPOT_ACTIVITIES = new Set(['readContactsByLineUserId', 'upsertContactsByLineUserId']);
+const HUBSPOT_ACTIVITIES = new Set(['readContactsByLineUserId', 'createContacts', 'updateContacts']);
 
 function unionMs(intervals: Array<[number, number]>): number {
   const sorted = [...intervals].sort((a, b) => a[0] - b[0]);
@@ -364,7 +364,7 @@ try {
   const times: RunTimes[] = [];
   for (const run of sampled) times.push(await runTimes(client, handle.workflowId, run.runId));
 
-  const importRequests = (stats.endpoints['POST /crm/v3/objects/contacts/batch/read'] ?? 0) + (stats.endpoints['POST /crm/v3/objects/contacts/batch/upsert'] ?? 0);
+  const importRequests = (stats.endpoints['POST /crm/v3/objects/contacts/batch/read'] ?? 0) + (stats.endpoints['POST /crm/v3/objects/contacts/batch/create'] ?? 0) + (stats.endpoints['POST /crm/v3/objects/contacts/batch/update'] ?? 0);
   const requestsPerContact = importRequests / Math.max(1, status.friendsSeen);
   const contactsPerSecond = handled(status) / (wallMs / 1000);
   const sum = (f: (t: RunTimes) => number) => times.reduce((a, t) => a + f(t), 0);

@@ -22,7 +22,7 @@ import {
 } from '@temporalio/workflow';
 import type { ContactWrite, FollowerPage, HubspotActivities, LineActivities } from '../activities/index.ts';
 import { decideContact } from '../src/contact/index.ts';
-import type { ContactDecision } from '../src/contact/types.ts';
+import type { ContactDecision, ExistingContact } from '../src/contact/types.ts';
 import { friendWorkflowId, hubspotTaskQueue } from '../src/temporal/ids.ts';
 import { LineImportId } from '../src/temporal/search-attributes.ts';
 import { friendObservedSignal, reapplyFollowStateSignal } from './signals.ts';
@@ -237,36 +237,56 @@ export async function importWorkflow(input: ImportWorkflowInput): Promise<Import
     );
   };
 
-  /** Upserts a batch's writes; inputs HubSpot rejects (207) are retried a few times, then counted as failed. */
-  const write = async (writes: ContactWrite[], actions: Map<string, ContactDecision['action']>, label: string) => {
-    let pending = writes;
-    for (let attempt = 1; pending.length > 0; attempt++) {
-      let result;
+  /** Counts a decision that writes nothing. */
+  const countUnwritten = (userId: string, decision: Extract<ContactDecision, { action: 'none' }>) => {
+    if (decision.reason === 'not-a-friend') progress.skipped++;
+    else if (decision.reason === 'invalid-line-user-id') fail(userId, `LINE listed an invalid user ID: ${userId}`);
+    else progress.unchanged++;
+  };
+
+  /**
+   * Writes a batch's decisions: new contacts by batch create, changes by batch update (by record ID), so a
+   * contact someone else created meanwhile (a webhook, a LINE Login) is never overwritten with import values.
+   * Inputs HubSpot refuses (207: e.g. 409 on line_user_id, a contact deleted meanwhile) are read again and
+   * decided again, a few times, then counted as failed with HubSpot's reason.
+   */
+  const write = async (decisions: Map<string, ContactDecision>, decideAgain: (userIds: string[]) => Promise<Map<string, ContactDecision>>, label: string) => {
+    let pending = decisions;
+    for (let attempt = 1; pending.size > 0; attempt++) {
+      const creates: ContactWrite[] = [];
+      const updates: ContactWrite[] = [];
+      for (const [userId, decision] of pending) {
+        if (decision.action === 'create') creates.push({ userId, properties: decision.properties });
+        else if (decision.action === 'update') updates.push({ userId, contactId: decision.contactId, properties: decision.properties });
+        else countUnwritten(userId, decision);
+      }
+      const again = attempt > 1 ? ` (attempt ${attempt})` : '';
+      let results;
       try {
-        result = await hubspot.upsertContactsByLineUserId.executeWithOptions(
-          { summary: `${label}: upsert ${pending.length} contacts${attempt > 1 ? ` (attempt ${attempt})` : ''}` },
-          [pending],
-        );
+        results = await Promise.all([
+          creates.length ? hubspot.createContacts.executeWithOptions({ summary: `${label}: create ${creates.length} contacts${again}` }, [creates]) : { written: [], failed: [] },
+          updates.length ? hubspot.updateContacts.executeWithOptions({ summary: `${label}: update ${updates.length} contacts${again}` }, [updates]) : { written: [], failed: [] },
+        ]);
       } catch (error) {
         if (!isBatchRejection(error)) throw error;
-        for (const w of pending) fail(w.userId, reasonOf(error));
+        for (const w of [...creates, ...updates]) fail(w.userId, reasonOf(error));
         return;
       }
-      for (const written of result.written) {
+      const failed = results.flatMap((r) => r.failed);
+      for (const written of results.flatMap((r) => r.written)) {
         // Counted from the rules' decision: HubSpot's `new` flag lies when a retried request already created it.
-        if (actions.get(written.userId) === 'create') progress.created++;
+        if (pending.get(written.userId)?.action === 'create') progress.created++;
         else progress.updated++;
       }
-      await askToReapply(pending.map((w) => w.userId));
-      if (result.failed.length === 0) return;
-      const failedIds = new Set(result.failed.map((f) => f.userId));
+      await askToReapply([...creates, ...updates].map((w) => w.userId));
+      if (failed.length === 0) return;
       if (attempt >= WRITE_ATTEMPTS) {
-        for (const f of result.failed) fail(f.userId, f.reason);
+        for (const f of failed) fail(f.userId, f.reason);
         return;
       }
-      log.warn('HubSpot rejected some contacts of a batch; retrying them', { label, failed: result.failed.length, attempt, reason: result.failed[0]?.reason });
+      log.warn('HubSpot refused some contacts of a batch; reading and deciding them again', { label, failed: failed.length, attempt, reason: failed[0]?.reason });
       await sleep(WRITE_RETRY_DELAY_MS * 2 ** (attempt - 1));
-      pending = pending.filter((w) => failedIds.has(w.userId));
+      pending = await decideAgain(failed.map((f) => f.userId));
     }
   };
 
@@ -276,32 +296,29 @@ export async function importWorkflow(input: ImportWorkflowInput): Promise<Import
       profileReads.readLineProfiles.executeWithOptions({ summary: `${label}: read ${userIds.length} LINE profiles` }, [userIds, profileConcurrency]),
       hubspot.readContactsByLineUserId.executeWithOptions({ summary: `${label}: read contacts by line_user_id` }, [userIds]),
     ]);
-    const writes: ContactWrite[] = [];
-    const actions = new Map<string, ContactDecision['action']>();
+    const decide = (userId: string, known: Record<string, ExistingContact>): ContactDecision =>
+      decideContact({
+        userId,
+        observation: { kind: 'import', observedAt: page.readAt },
+        profile: profiles[userId] ?? null,
+        existing: known[userId] ?? null,
+        now: Date.now(),
+        timeZone,
+      });
+    const decisions = new Map<string, ContactDecision>();
     for (const userId of userIds) {
       const refusal = rejected[userId];
       if (refusal !== undefined) {
         fail(userId, refusal);
         continue;
       }
-      const decision = decideContact({
-        userId,
-        observation: { kind: 'import', observedAt: page.readAt },
-        profile: profiles[userId] ?? null,
-        existing: contacts[userId] ?? null,
-        now: Date.now(),
-        timeZone,
-      });
-      if (decision.action === 'none') {
-        if (decision.reason === 'not-a-friend') progress.skipped++;
-        else if (decision.reason === 'invalid-line-user-id') fail(userId, `LINE listed an invalid user ID: ${userId}`);
-        else progress.unchanged++;
-        continue;
-      }
-      actions.set(userId, decision.action);
-      writes.push({ userId, properties: decision.properties });
+      decisions.set(userId, decide(userId, contacts));
     }
-    await write(writes, actions, label);
+    const decideAgain = async (again: string[]) => {
+      const fresh = await hubspot.readContactsByLineUserId.executeWithOptions({ summary: `${label}: read ${again.length} refused contacts again` }, [again]);
+      return new Map(again.map((userId) => [userId, decide(userId, fresh)]));
+    };
+    await write(decisions, decideAgain, label);
     show();
   };
 
