@@ -75,7 +75,7 @@ export async function applyVerifiedEmail({ userId, email: rawEmail, timeZone, li
         steps.push(`${step}: conflict, re-reading`);
         continue;
       }
-      if (type === 'HubspotRejected' && refused !== step) {
+      if ((type === 'HubspotRejected' || type === 'HubspotNotFound') && refused !== step) {
         refused = step;
         steps.push(`${step}: refused, re-reading`);
         continue;
