@@ -178,6 +178,26 @@ function memoOf(p: ImportProgress): Record<string, unknown> {
   return { progress: { ...p, failures: p.failures.slice(0, 10).map((f) => ({ userId: f.userId, reason: f.reason.slice(0, 200) })) } };
 }
 
+/** The figures of an import that has not finished a page yet. */
+export function newImportProgress(importId: string, channelId: string, startedAt: string): ImportProgress {
+  return {
+    importId,
+    channelId,
+    state: 'running',
+    startedAt,
+    cursor: null,
+    page: 1,
+    failures: [],
+    pages: 0,
+    friendsSeen: 0,
+    created: 0,
+    updated: 0,
+    unchanged: 0,
+    skipped: 0,
+    failed: 0,
+  };
+}
+
 export async function importWorkflow(input: ImportWorkflowInput): Promise<ImportProgress> {
   const info = workflowInfo();
   const { channelId, timeZone } = input;
@@ -189,22 +209,7 @@ export async function importWorkflow(input: ImportWorkflowInput): Promise<Import
 
   const progress: ImportProgress = input.carried
     ? { ...input.carried.progress, failures: [...input.carried.progress.failures] }
-    : {
-        importId: info.firstExecutionRunId,
-        channelId,
-        state: 'running',
-        startedAt: new Date().toISOString(),
-        cursor: null,
-        page: 1,
-        failures: [],
-        pages: 0,
-        friendsSeen: 0,
-        created: 0,
-        updated: 0,
-        unchanged: 0,
-        skipped: 0,
-        failed: 0,
-      };
+    : newImportProgress(info.firstExecutionRunId, channelId, new Date().toISOString());
   if (!input.carried) upsertSearchAttributes([{ key: LineImportId, value: progress.importId }]);
 
   // Friends whose workflows are applying a follow state while this run (one page) imports.

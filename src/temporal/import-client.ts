@@ -7,7 +7,7 @@
 // workflow ID.
 import { randomUUID } from 'node:crypto';
 import { WorkflowNotFoundError, type Client, type WorkflowExecutionDescription, type WorkflowExecutionStatusName } from '@temporalio/client';
-import { importProgressQuery, importWorkflow, type ImportOptions, type ImportProgress, type ImportState } from '../../workflows/import.ts';
+import { importProgressQuery, importWorkflow, newImportProgress, type ImportOptions, type ImportProgress, type ImportState } from '../../workflows/import.ts';
 import type { Config } from '../config.ts';
 import { importWorkflowId } from './ids.ts';
 import { LineChannelId, SyncKind } from './search-attributes.ts';
@@ -155,23 +155,7 @@ const STATE_OF: Record<WorkflowExecutionStatusName, ImportState> = {
 };
 
 function emptyProgress(importId: string, description: WorkflowExecutionDescription): ImportProgress {
-  const channelId = description.typedSearchAttributes.get(LineChannelId) ?? '';
-  return {
-    importId,
-    channelId,
-    state: 'running',
-    startedAt: description.startTime.toISOString(),
-    cursor: null,
-    page: 1,
-    failures: [],
-    pages: 0,
-    friendsSeen: 0,
-    created: 0,
-    updated: 0,
-    unchanged: 0,
-    skipped: 0,
-    failed: 0,
-  };
+  return newImportProgress(importId, description.typedSearchAttributes.get(LineChannelId) ?? '', description.startTime.toISOString());
 }
 
 /**
