@@ -15,6 +15,8 @@ export interface StackOptions {
   env?: Record<string, string>;
   /** SQLite file for the dev server (restart tests); default in memory */
   dbFile?: string;
+  /** gRPC port of the dev server (restart tests); default a free one */
+  temporalPort?: number;
   /** dynamic config of the dev server */
   dynamicConfig?: Record<string, unknown>;
 }
@@ -46,6 +48,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   const temporal = await startDevServer({
     cliPath: temporalCliPath(),
     ...(options.dbFile ? { dbFile: options.dbFile } : {}),
+    ...(options.temporalPort ? { port: options.temporalPort } : {}),
     ...(options.dynamicConfig ? { dynamicConfig: options.dynamicConfig } : {}),
   });
   const line = await startLineSandbox({ port: 0 });
