@@ -4,7 +4,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Writable } from 'node:stream';
-import Fastify from 'fastify';
+import Fastify, { type FastifyServerOptions } from 'fastify';
 import { WorkflowNotFoundError } from '@temporalio/client';
 import { syncDate } from '../../src/contact/values.ts';
 import { hubspotWebhookRoutes } from '../../src/server/routes/hubspot-webhook.ts';
@@ -51,6 +51,20 @@ async function applied(userId: string, count: number) {
 
 async function assertNothingStarted(userId: string) {
   await assert.rejects(friendHandle(userId).describe(), WorkflowNotFoundError);
+}
+
+/** The HubSpot webhook routes alone, with PUBLIC_URL https://sync.example.com, in their own Fastify app. */
+async function routesWithPublicUrl(options: FastifyServerOptions) {
+  const app = Fastify(options);
+  await app.register(hubspotWebhookRoutes, {
+    temporal: stack.client,
+    clientSecret: stack.config.hubspotClientSecret!,
+    publicUrl: 'https://sync.example.com',
+    channelId: stack.config.lineChannelId,
+    taskQueue: stack.config.taskQueue,
+    timeZone: 'UTC',
+  });
+  return app;
 }
 
 const hubspotWrites = async () => {
@@ -134,15 +148,7 @@ describe('a contact that gets a LINE user ID in HubSpot is filled in from LINE',
         done();
       },
     });
-    const app = Fastify({ logger: { level: 'info', stream } });
-    await app.register(hubspotWebhookRoutes, {
-      temporal: stack.client,
-      clientSecret: stack.config.hubspotClientSecret!,
-      publicUrl: 'https://sync.example.com',
-      channelId: stack.config.lineChannelId,
-      taskQueue: stack.config.taskQueue,
-      timeZone: 'UTC',
-    });
+    const app = await routesWithPublicUrl({ logger: { level: 'info', stream } });
     t.after(() => app.close());
     const notLine = ['hello', `U${'A'.repeat(32)}`, `${newLineUserId()}x`, `u${'0'.repeat(32)}`];
     const events = notLine.map((value, i) => propertyChangeEvent(7000 + i, value));
@@ -239,15 +245,7 @@ describe('POST /webhooks/hubspot refuses what HubSpot did not sign just now', ()
   });
 
   test('with PUBLIC_URL, the signed URI is PUBLIC_URL + path, whatever the Host', async (t) => {
-    const app = Fastify({ logger: false, trustProxy: true });
-    await app.register(hubspotWebhookRoutes, {
-      temporal: stack.client,
-      clientSecret: stack.config.hubspotClientSecret!,
-      publicUrl: 'https://sync.example.com',
-      channelId: stack.config.lineChannelId,
-      taskQueue: stack.config.taskQueue,
-      timeZone: 'UTC',
-    });
+    const app = await routesWithPublicUrl({ logger: false, trustProxy: true });
     t.after(() => app.close());
     const body = '[]';
     const timestamp = String(Date.now());
