@@ -13,7 +13,7 @@
 //   - bare: a bare Fastify app in this process (one `POST /bare` answering 200), same bodies, same
 //     client, same rate: the floor that HTTP + Fastify + this machine cost;
 //   - ack: the service's own webhook route on a second HTTP server whose task queue has no worker,
-//     so nothing but the route + signalWithStart runs (its workflows are never processed).
+//     so nothing but the route + the signals to the channel's inbox workflows runs (never processed).
 // Phase 2, end to end, for each rate: the real webhook with the workers running; non-200 answers are
 //   redelivered as LINE does; then a bounded wait for the backlog to drain; then a check, from the
 //   sandbox HubSpot's own view, that each friend has exactly one contact with its line_user_id.
@@ -41,6 +41,7 @@ import { startServer, startWorker, type RunningServer, type RunningWorker } from
 import { friendWorkflowId } from '../src/temporal/ids.ts';
 import { cachedWorkflowBundle } from '../src/temporal/workflow-bundle.ts';
 import { call, type SandboxContact } from '../test/support/sandbox-http.ts';
+import { inboxContents } from '../test/support/inbox.ts';
 import { startStack, type Stack } from '../test/support/stack.ts';
 import { LoadClient, type OpenLoopRequest, type OpenLoopResult } from './support/load-client.ts';
 
@@ -123,6 +124,8 @@ const SUSTAINED_GROWTH_MS = Math.max(1000, options.seconds * 100);
 const RESERVE_MS = 12_000;
 /** the ack-only server's task queue: no worker polls it, so its workflows are never processed */
 const ACK_ONLY_TASK_QUEUE = 'bench-webhook-ack-only';
+/** The ack-only server's LINE channel: its inbox workflows (never processed) are apart from the steps'. */
+const ACK_ONLY_CHANNEL = 'bench-ack-only';
 
 // ---------------------------------------------------------------------------------------------
 // Figures
@@ -158,7 +161,7 @@ interface LoadFigures {
   sendLagMs: { p50: number | null; p99: number | null; max: number | null };
   maxInFlight: number;
   clientCpuMs: number;
-  /** inside the route: the Temporal client's signalWithStart (not for bare) */
+  /** inside the route: the Temporal client's signal-with-start of an inbox, one per batch of events (not for bare) */
   signalWithStartMs?: Dist;
   /** event-loop delay of this process (service + workers + sandboxes) while sending */
   eventLoopDelayMs: { p50: number | null; p99: number | null; max: number | null };
@@ -481,13 +484,16 @@ async function ackStep(bench: Bench, rate: number, bareSeconds: number, ackSecon
 interface StepService {
   url: string;
   taskQueue: string;
+  channelId: string;
   server: RunningServer;
   worker: RunningWorker;
   stop(): Promise<void>;
 }
 
 async function startStepService(bench: Bench, taskQueue: string): Promise<StepService> {
-  const config = { ...bench.stack.config, taskQueue };
+  // A channel of its own too: the channel's inbox workflows run on the step's task queue.
+  const channelId = taskQueue;
+  const config = { ...bench.stack.config, taskQueue, lineChannelId: channelId };
   const worker = await startWorker(config, { workflowBundle: await cachedWorkflowBundle() });
   const server = await startServer(config).catch(async (error: unknown) => {
     await worker.stop();
@@ -498,6 +504,7 @@ async function startStepService(bench: Bench, taskQueue: string): Promise<StepSe
   return {
     url: server.url,
     taskQueue,
+    channelId,
     server,
     worker,
     stop: () => (stopped ??= Promise.all([server.stop(), worker.stop()]).then(() => {})),
@@ -508,7 +515,10 @@ interface E2eStep {
   rate: number;
   warmup: boolean;
   taskQueue: string;
+  channelId: string;
   webhook: LoadFigures;
+  /** the webhook's signals to the inbox workflows: how many, and events per signal */
+  inboxSignals?: { signals: number; events: number; eventsPerSignal: number | null };
   redelivery: { needed: number; stillFailing: number; attempts: number };
   drain: {
     /** every event of the step was written to HubSpot before the wait ended */
@@ -621,7 +631,7 @@ async function waitForBacklog(bench: Bench, ledger: Ledger, deadline: number): P
 
 type E2eRun = E2eStep & { userIds: string[]; accepted: boolean[]; dueAtEpochMs: number[] };
 
-async function e2eStep(bench: Bench, service: { url: string; taskQueue: string }, rate: number, seconds: number, drainDeadline: number, warmup: boolean): Promise<E2eRun> {
+async function e2eStep(bench: Bench, service: { url: string; taskQueue: string; channelId: string }, rate: number, seconds: number, drainDeadline: number, warmup: boolean): Promise<E2eRun> {
   const { stack } = bench;
   const n = Math.max(1, Math.round(rate * seconds));
   const userIds = freshUserIds(n);
@@ -666,6 +676,7 @@ async function e2eStep(bench: Bench, service: { url: string; taskQueue: string }
     rate,
     warmup,
     taskQueue: service.taskQueue,
+    channelId: service.channelId,
     userIds,
     accepted,
     dueAtEpochMs: result.dueAtEpochMs,
@@ -714,7 +725,7 @@ const ratio = (a: number | null | undefined, b: number | null | undefined) => (a
 
 function printReport(ackSteps: AckStep[], e2e: E2eStep[], summary: Record<string, unknown>, skipped: string[]): void {
   if (ackSteps.length > 0) {
-    console.log("\nPhase 1: ack path alone (route + signalWithStart, no worker load) vs bare Fastify. ms from each request's due time to its answer (open loop)");
+    console.log("\nPhase 1: ack path alone (route + inbox signal, no worker load) vs bare Fastify. ms from each request's due time to its answer (open loop)");
     console.log(
       table(
         ackSteps.map((s) => [
@@ -739,7 +750,7 @@ function printReport(ackSteps: AckStep[], e2e: E2eStep[], summary: Record<string
         ['rate/s', 'bare/s', 'bare p50', 'bare p99', 'ack/s', 'ack p50', 'p90', 'p99', 'max', 'non200', 'sWS p50', 'sWS p99', 'x p50', 'x p99', 'node ms/req', 'tmprl ms/req', 'tmprl cores'],
       ),
     );
-    console.log('  sWS: signalWithStart inside the route; x: ack ÷ bare; ms/req: CPU per webhook request (node = this process, tmprl = Temporal dev server)');
+    console.log('  sWS: the signal-with-start to an inbox inside the route (one per batch of events); x: ack ÷ bare; ms/req: CPU per webhook request (node = this process, tmprl = Temporal dev server)');
   }
   const measured = e2e.filter((s) => !s.warmup);
   const bareAt = (rate: number) => ackSteps.find((a) => a.rate === rate)?.bare ?? null;
@@ -757,14 +768,15 @@ function printReport(ackSteps: AckStep[], e2e: E2eStep[], summary: Record<string
         s.webhook.non200,
         s.webhook.signalWithStartMs?.p50,
         s.webhook.signalWithStartMs?.p99,
+        s.inboxSignals?.eventsPerSignal,
         s.webhook.eventLoopDelayMs.p99,
         ratio(s.webhook.latencyMs.p50, bareAt(s.rate)?.latencyMs.p50),
         ratio(s.webhook.latencyMs.p99, bareAt(s.rate)?.latencyMs.p99),
       ]),
-      ['rate/s', 'sent', 'sent/s', 'p50', 'p90', 'p99', 'max', 'non200', 'sWS p50', 'sWS p99', 'loop p99', 'x p50', 'x p99'],
+      ['rate/s', 'sent', 'sent/s', 'p50', 'p90', 'p99', 'max', 'non200', 'sWS p50', 'sWS p99', 'ev/sig', 'loop p99', 'x p50', 'x p99'],
     ),
   );
-  console.log('  loop: event-loop delay of the service process; x: webhook ÷ bare Fastify at the same rate (phase 1)');
+  console.log('  ev/sig: events per inbox signal (the webhook batches what arrives while a signal is in flight); loop: event-loop delay of the service process; x: webhook ÷ bare Fastify at the same rate (phase 1)');
 
   console.log('\nPhase 2: delivery to HubSpot (each friend: exactly one contact with its line_user_id)');
   console.log(
@@ -903,7 +915,7 @@ async function main(): Promise<void> {
       hubspot: { requestsPer10s: options.hubspotPer10s, dailyLimit: 0, searchRequestsPerSecond: 0 },
       env: { HUBSPOT_REQUESTS_PER_10S: String(options.hubspotPer10s), LOG_LEVEL: options.logLevel },
     });
-    ackOnly = await startServer({ ...stack.config, taskQueue: ACK_ONLY_TASK_QUEUE });
+    ackOnly = await startServer({ ...stack.config, taskQueue: ACK_ONLY_TASK_QUEUE, lineChannelId: ACK_ONLY_CHANNEL });
     bare = await startBareApp();
     client = await LoadClient.start();
     console.log(`stack up in ${((performance.now() - t) / 1000).toFixed(1)} s: service ${stack.url}, ack-only ${ackOnly.url}, bare ${bare.url}, Temporal ${stack.temporal.address}`);
@@ -916,7 +928,7 @@ async function main(): Promise<void> {
 
     // Warm-up (JIT, sockets, caches) with the stack's own server and workers: not in the tables.
     await ackStep(bench, options.warmup.rate, 1, 1);
-    const warm = await e2eStep(bench, { url: stack.url, taskQueue: stack.config.taskQueue }, options.warmup.rate, options.warmup.seconds, Date.now() + 30_000, true);
+    const warm = await e2eStep(bench, { url: stack.url, taskQueue: stack.config.taskQueue, channelId: stack.config.lineChannelId }, options.warmup.rate, options.warmup.seconds, Date.now() + 30_000, true);
     console.log(
       `warm-up: ${warm.webhook.sent} events at ${options.warmup.rate}/s: ack p50 ${warm.webhook.latencyMs.p50} ms; ` +
         `all in HubSpot ${warm.delivery.drainMs === null ? 'NOT within 30 s' : `${(warm.delivery.drainMs / 1000).toFixed(1)} s after the last send`}`,
@@ -988,6 +1000,10 @@ async function main(): Promise<void> {
     const missingIds = allIds.filter((id) => !view.count.has(id));
     const inTemporal = missingIds.length > 0 ? await workflowsOf(stack.client, missingIds) : new Set<string>();
     for (const step of e2e) {
+      // Accepted events not yet in a friend's workflow wait in the channel's inbox: in Temporal too.
+      const inbox = await inboxContents(stack.client, step.channelId);
+      step.inboxSignals = { signals: inbox.signals, events: inbox.items.length, eventsPerSignal: inbox.signals ? round(inbox.items.length / inbox.signals, 2) : null };
+      for (const id of step.userIds) if (!view.count.has(id) && inbox.userIds.has(id)) inTemporal.add(id);
       const counts = tally(step.userIds, view);
       let pendingInTemporal = 0;
       let lost = 0;
@@ -1003,10 +1019,11 @@ async function main(): Promise<void> {
       // Spread the sample over the step: the first friends and the last ones saw different backlogs.
       const done = step.userIds.filter((id) => view.count.get(id) === 1);
       const sample = done.filter((_, i) => i % Math.max(1, Math.floor(done.length / HISTORY_SAMPLE)) === 0).slice(0, HISTORY_SAMPLE);
-      step.history = await historyBreakdown(stack.client, stack.config.lineChannelId, sample);
+      step.history = await historyBreakdown(stack.client, step.channelId, sample);
     }
-    // Every 200 of phase 1 must have its workflow in Temporal too.
-    const ackOnlyInTemporal = ackedOnlyIds.length > 0 ? (await workflowsOf(stack.client, ackedOnlyIds)).size : 0;
+    // Every 200 of phase 1 must be in Temporal too: in the ack-only channel's inbox (no worker ever ran it).
+    const ackOnlyInbox = await inboxContents(stack.client, ACK_ONLY_CHANNEL);
+    const ackOnlyInTemporal = ackedOnlyIds.filter((id) => ackOnlyInbox.userIds.has(id)).length;
     const hubspotEnd = await hubspotStats(stack);
 
     const measured = e2e.filter((s) => !s.warmup);
@@ -1048,7 +1065,8 @@ async function main(): Promise<void> {
         extraWrites: writesOf(hubspotEnd) - view.contactsWithLineUserId,
         hubspot429: hubspotEnd.rateLimited,
         ackOnlyAccepted: ackedOnlyIds.length,
-        ackOnlyWorkflowsInTemporal: ackOnlyInTemporal,
+        ackOnlyInTemporal,
+        ackOnlyEventsPerSignal: ackOnlyInbox.signals ? round(ackOnlyInbox.items.length / ackOnlyInbox.signals, 2) : null,
       },
       sdkWarnings: sdkLogCounts(),
       loadAverage: { before: loadBefore.map((l) => round(l, 2)), after: os.loadavg().map((l) => round(l, 2)) },

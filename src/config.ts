@@ -37,6 +37,8 @@ export interface Config {
   syncDateTimeZone: string;
   /** a friend's workflow ends after this long without events (idle friends cost nothing) */
   friendIdleSeconds: number;
+  /** webhook inbox workflows per channel (LINE events wait there until handed to friends' workflows) */
+  lineInboxShards: number;
   adminToken: string | undefined;
   publicUrl: string | undefined;
   /** Fastify trustProxy: true (X-Forwarded-* from any hop), false, a hop count, or trusted addresses */
@@ -158,6 +160,7 @@ export function loadConfig(env: Env = process.env): Config {
     hubspotRequestsPer10s: integer(env, 'HUBSPOT_REQUESTS_PER_10S', 100, 1, 100_000),
     syncDateTimeZone: timeZone(env, 'SYNC_DATE_TIME_ZONE'),
     friendIdleSeconds: integer(env, 'FRIEND_IDLE_SECONDS', 900, 1, 7 * 24 * 3600),
+    lineInboxShards: integer(env, 'LINE_INBOX_SHARDS', 4, 1, 64),
     adminToken: secret(env, 'ADMIN_TOKEN', 16),
     publicUrl: text(env, 'PUBLIC_URL') === undefined ? undefined : origin(env, 'PUBLIC_URL', 'https://example.com'),
     trustProxy: proxyTrust(env, 'TRUST_PROXY'),

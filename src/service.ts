@@ -19,16 +19,10 @@ export interface RunningWorker {
   stop(): Promise<void>;
 }
 
-export async function startWorker(config: Config, options: { log?: Log; workflowBundle?: WorkflowBundleOption } = {}): Promise<RunningWorker> {
-  const log = options.log ?? (() => {});
-  const target = targetOf(config);
-  if (!config.hubspotAccessToken || !config.lineChannelAccessToken) throw new Error('the worker needs HUBSPOT_ACCESS_TOKEN and LINE_CHANNEL_ACCESS_TOKEN');
-  const hubspot = createHubspotClient({ accessToken: config.hubspotAccessToken, baseUrl: config.hubspotBaseUrl });
-  const line = createLineClient({ channelAccessToken: config.lineChannelAccessToken, baseUrl: config.lineApiBaseUrl });
-
-  const client = await connectClient(target);
+/** What the workers need to exist: Temporal's search attributes, HubSpot's LINE properties. */
+async function prepareWorker(client: Client, hubspot: ReturnType<typeof createHubspotClient>, namespace: string, log: Log): Promise<void> {
   try {
-    const added = await ensureSearchAttributes(client.connection as Connection, target.namespace);
+    const added = await ensureSearchAttributes(client.connection as Connection, namespace);
     if (added.length) log(`added Temporal search attributes: ${added.join(', ')}`);
   } catch (error) {
     // Temporal Cloud manages search attributes outside the operator API.
@@ -38,11 +32,27 @@ export async function startWorker(config: Config, options: { log?: Log; workflow
   if (report.created.length) log(`created HubSpot properties: ${report.created.join(', ')}`);
   if (report.updated.length) log(`updated HubSpot properties: ${report.updated.join(', ')}`);
   for (const problem of report.problems) log(`HubSpot property problem: ${problem}`);
-  await client.connection.close();
+}
+
+export async function startWorker(config: Config, options: { log?: Log; workflowBundle?: WorkflowBundleOption } = {}): Promise<RunningWorker> {
+  const log = options.log ?? (() => {});
+  const target = targetOf(config);
+  if (!config.hubspotAccessToken || !config.lineChannelAccessToken) throw new Error('the worker needs HUBSPOT_ACCESS_TOKEN and LINE_CHANNEL_ACCESS_TOKEN');
+  const hubspot = createHubspotClient({ accessToken: config.hubspotAccessToken, baseUrl: config.hubspotBaseUrl });
+  const line = createLineClient({ channelAccessToken: config.lineChannelAccessToken, baseUrl: config.lineApiBaseUrl });
+
+  const client = await connectClient(target);
+  try {
+    await prepareWorker(client, hubspot, target.namespace, log);
+  } catch (error) {
+    await client.connection.close();
+    throw error;
+  }
 
   const connection = await connectWorkerConnection(target);
   const workers = await createSyncWorkers({
     connection,
+    temporal: client,
     namespace: target.namespace,
     taskQueue: config.taskQueue,
     line,
@@ -52,7 +62,7 @@ export async function startWorker(config: Config, options: { log?: Log; workflow
     ...(options.workflowBundle ? { workflowBundle: options.workflowBundle } : {}),
   });
   const abort = new AbortController();
-  const done = runWorkers(workers, abort.signal).finally(() => connection.close());
+  const done = runWorkers(workers, abort.signal).finally(() => Promise.all([connection.close(), client.connection.close()]));
   return {
     done,
     async stop() {

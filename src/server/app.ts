@@ -4,6 +4,7 @@ import type { Client } from '@temporalio/client';
 import type { Config } from '../config.ts';
 import { importTargetOf } from '../temporal/import-client.ts';
 import { friendTargetOf } from '../temporal/friend-client.ts';
+import { FriendEventInbox } from '../temporal/inbox-client.ts';
 import { healthRoutes } from './routes/health.ts';
 import { importRoutes } from './routes/imports.ts';
 import { lineWebhookRoutes } from './routes/line-webhook.ts';
@@ -30,7 +31,8 @@ export const syncService: FastifyPluginAsync<AppOptions> = async (app, { config,
   if (config.adminToken) await app.register(importRoutes, { temporal, adminToken: config.adminToken, target: importTargetOf(config) });
   const friendTarget = friendTargetOf(config);
   if (config.lineChannelSecret) {
-    await app.register(lineWebhookRoutes, { temporal, channelSecret: config.lineChannelSecret, ...friendTarget });
+    const inbox = new FriendEventInbox(temporal, friendTarget, { shards: config.lineInboxShards });
+    await app.register(lineWebhookRoutes, { inbox, channelSecret: config.lineChannelSecret });
   }
   if (config.lineLoginChannelId) {
     const login = createLineLoginClient({ baseUrl: config.lineApiBaseUrl, channelId: config.lineLoginChannelId });

@@ -3,8 +3,9 @@
 import { createRequire } from 'node:module';
 import { Worker, type NativeConnection, type WorkflowBundleOption } from '@temporalio/worker';
 import type { Client as HubspotClient } from '@hubspot/api-client';
+import type { Client as TemporalClient } from '@temporalio/client';
 import type { messagingApi } from '@line/bot-sdk';
-import { createHubspotActivities, createLineActivities } from '../../activities/index.ts';
+import { createHubspotActivities, createInboxActivities, createLineActivities } from '../../activities/index.ts';
 import { hubspotTaskQueue } from './ids.ts';
 
 const require = createRequire(import.meta.url);
@@ -17,6 +18,8 @@ export function hubspotActivitiesPerSecond(requestsPer10s: number): number {
 
 export interface SyncWorkerOptions {
   connection: NativeConnection;
+  /** a client of the same namespace: the inbox hands events to friends' workflows with it */
+  temporal: TemporalClient;
   namespace: string;
   taskQueue: string;
   line: messagingApi.MessagingApiClient;
@@ -36,7 +39,7 @@ export async function createSyncWorkers(options: SyncWorkerOptions): Promise<Wor
     namespace,
     taskQueue,
     ...(options.workflowBundle ? { workflowBundle: options.workflowBundle } : { workflowsPath: WORKFLOWS_PATH }),
-    activities: { ...createLineActivities({ line: options.line }), ...(options.extraActivities ?? {}) },
+    activities: { ...createLineActivities({ line: options.line }), ...createInboxActivities({ temporal: options.temporal }), ...(options.extraActivities ?? {}) },
     maxConcurrentActivityTaskExecutions: 100,
   });
   const hubspot = await Worker.create({

@@ -1,12 +1,12 @@
 // POST /webhooks/line: signature on the raw bytes first, then each friend event to its workflow.
 import type { FastifyPluginAsync } from 'fastify';
-import type { Client } from '@temporalio/client';
 import { verifyLineSignature } from '../../line/signature.ts';
 import { friendEventOf } from '../../line/friend-events.ts';
-import { deliverFriendEvents, type FriendTarget } from '../../temporal/friend-client.ts';
+import type { FriendEventInbox } from '../../temporal/inbox-client.ts';
 
-export interface LineWebhookOptions extends FriendTarget {
-  temporal: Client;
+export interface LineWebhookOptions {
+  /** the channel's inbox workflows: events are acknowledged once they are in one */
+  inbox: FriendEventInbox;
   channelSecret: string;
   /** how long Temporal may take to accept the events; LINE gives up after 2 s */
   deadlineMs?: number;
@@ -17,9 +17,9 @@ export interface LineWebhookOptions extends FriendTarget {
 export const LINE_WEBHOOK_BODY_LIMIT = 1024 * 1024;
 
 export const lineWebhookRoutes: FastifyPluginAsync<LineWebhookOptions> = async (app, options) => {
-  const { temporal, channelSecret } = options;
+  const { inbox, channelSecret } = options;
   const deadlineMs = options.deadlineMs ?? 1200;
-  const maxInFlight = options.maxInFlight ?? 256;
+  const maxInFlight = options.maxInFlight ?? 2048;
   let inFlight = 0;
 
   // Raw bytes only here: the signature is over them, and nothing is parsed before it is checked.
@@ -60,7 +60,7 @@ export const lineWebhookRoutes: FastifyPluginAsync<LineWebhookOptions> = async (
       return reply.code(503).header('retry-after', '1').send({ error: 'too many events in flight; LINE may redeliver them' });
     }
     inFlight += accepted.length;
-    const failures = await deliverFriendEvents(temporal, options, accepted, deadlineMs).finally(() => (inFlight -= accepted.length));
+    const failures = await inbox.deliver(accepted, deadlineMs).finally(() => (inFlight -= accepted.length));
     if (failures.length > 0) {
       request.log.error({ failed: failures.length, of: accepted.length, reason: failures[0]!.reason }, 'Temporal did not accept LINE events');
       return reply.code(503).header('retry-after', '1').send({ error: 'events could not be handed to Temporal; LINE may redeliver them' });
