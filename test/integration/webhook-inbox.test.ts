@@ -3,7 +3,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { MockActivityEnvironment } from '@temporalio/testing';
-import { createInboxActivities, type InboxItem } from '../../activities/inbox.ts';
+import { createInboxActivities, type HandOverResult, type InboxItem } from '../../activities/inbox.ts';
 import { followEvent, newLineUserId, sendLineWebhook, textMessageEvent } from '../../src/sandbox/line-webhook.ts';
 import type { WebhookEvent } from '../../src/line/webhook-events.ts';
 import type { FriendTarget } from '../../src/temporal/friend-client.ts';
@@ -130,7 +130,7 @@ test('a hand-over resumes after the events a failed attempt already delivered, a
   // A previous attempt heartbeated that it had delivered item 0.
   const env = new MockActivityEnvironment({ heartbeatDetails: { done: [0], refused: [] } });
   const { handOverFriendEvents } = createInboxActivities({ temporal: stack.client });
-  const result = await env.run(handOverFriendEvents, target, items);
+  const result: HandOverResult = await env.run(handOverFriendEvents, target, items);
 
   assert.equal(result.delivered, 3);
   assert.deepEqual(result.refused.map((r) => r.eventId), ['E-3']);
