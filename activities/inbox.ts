@@ -1,5 +1,6 @@
 // The inbox's one activity: hands a batch of webhook events to their friends' workflows.
 import { activityInfo, cancellationSignal, heartbeat, log } from '@temporalio/activity';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { isGrpcServiceError, type Client } from '@temporalio/client';
 import { deliverFriendEvent, type FriendTarget } from '../src/temporal/friend-client.ts';
 import type { FriendEvent } from '../workflows/friend.ts';
@@ -7,6 +8,11 @@ import type { FriendEvent } from '../workflows/friend.ts';
 export interface InboxActivityDeps {
   /** the worker's own Temporal client */
   temporal: Client;
+  /**
+   * Hand-overs per second of one inbox shard, at most (undefined or 0: no limit): LINE_HANDOVER_PER_SECOND
+   * ÷ LINE_INBOX_SHARDS. Bursts wait in the inbox, so that the webhook's signals never queue behind them.
+   */
+  perSecond?: number;
 }
 
 export interface InboxItem {
@@ -22,7 +28,7 @@ export interface HandOverResult {
 }
 
 /** Friends' workflows signalled at once by one hand-over: enough to keep the server busy, not flooded. */
-export const HAND_OVER_CONCURRENCY = 16;
+export const HAND_OVER_CONCURRENCY = 8;
 
 /** gRPC INVALID_ARGUMENT: the request itself is wrong, and no retry changes that (e.g. a payload over the server's limit). */
 const INVALID_ARGUMENT = 3;
@@ -40,7 +46,20 @@ interface Progress {
   refused: HandOverResult['refused'];
 }
 
-export function createInboxActivities({ temporal }: InboxActivityDeps) {
+/** Spaces calls `1 / perSecond` apart (shared by the concurrent senders of one hand-over). */
+function pacer(perSecond: number | undefined, signal: AbortSignal): () => Promise<void> {
+  if (!perSecond || perSecond <= 0) return async () => {};
+  const gapMs = 1000 / perSecond;
+  let next = Date.now();
+  return async () => {
+    const at = Math.max(next, Date.now());
+    next = at + gapMs;
+    const waitMs = at - Date.now();
+    if (waitMs > 0) await sleep(waitMs, undefined, { signal }).catch(() => {});
+  };
+}
+
+export function createInboxActivities({ temporal, perSecond }: InboxActivityDeps) {
   return {
     /**
      * Signal-with-start of each event's friend workflow: one friend's events in their order, different
@@ -62,11 +81,14 @@ export function createInboxActivities({ temporal }: InboxActivityDeps) {
       });
       const queue = [...byFriend.values()];
       const signal = cancellationSignal();
+      const paced = pacer(perSecond, signal);
       let failure: unknown;
       const run = async () => {
         for (let indexes = queue.shift(); indexes && failure === undefined && !signal.aborted; indexes = queue.shift()) {
           for (const index of indexes) {
             const { userId, event } = items[index]!;
+            await paced();
+            if (signal.aborted) return;
             try {
               await deliverFriendEvent(temporal, target, userId, event);
             } catch (error) {

@@ -4,8 +4,8 @@
 //   npm run bench:webhook -- [--rates 10,50,100,200,300,400] [--seconds 10] [--help]
 //
 // The whole stack runs as `npm test` runs it (test/support/stack.ts): a Temporal dev server, the
-// sandbox LINE and HubSpot APIs over HTTP, the workers and the HTTP server, all in this process
-// except Temporal. The load comes from a separate process (bench/support/open-loop-client.ts) on
+// sandbox LINE and HubSpot APIs over HTTP and the HTTP servers in this process; the workers in this
+// process for the warm-up, in a process of their own for phase 2. The load comes from a separate process (bench/support/open-loop-client.ts) on
 // loopback: one follow event per request, each for its own friend, sent on schedule whatever the
 // answers (open loop), latency measured from each request's due time (no coordinated omission).
 //
@@ -14,7 +14,8 @@
 //     client, same rate: the floor that HTTP + Fastify + this machine cost;
 //   - ack: the service's own webhook route on a second HTTP server whose task queue has no worker,
 //     so nothing but the route + the signals to the channel's inbox workflows runs (never processed).
-// Phase 2, end to end, for each rate: the real webhook with the workers running; non-200 answers are
+// Phase 2, end to end, for each rate: the real webhook with the workers running (in their own process,
+//   reniced with --worker-nice: the ack path comes first, the backlog gets what is left); non-200 answers are
 //   redelivered as LINE does; then a bounded wait for the backlog to drain; then a check, from the
 //   sandbox HubSpot's own view, that each friend has exactly one contact with its line_user_id.
 //   Each step gets its own HTTP server and workers on a fresh task queue, so a backlog one step
@@ -26,6 +27,7 @@
 // Absolute numbers depend on the machine and whatever else runs on it; compare ratios within a run.
 import { sdkLogCounts } from './support/runtime.ts'; // first: installs the SDK runtime's logger
 import Fastify, { type FastifyInstance } from 'fastify';
+import type { ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import os from 'node:os';
@@ -37,12 +39,12 @@ import type { Client } from '@temporalio/client';
 import { signLineBody } from '../src/line/signature.ts';
 import type { FollowEvent } from '../src/line/webhook-events.ts';
 import { asRedelivery, followEvent, newLineUserId, SANDBOX_LINE_CHANNEL_SECRET, sendLineWebhook, webhookBody } from '../src/sandbox/line-webhook.ts';
-import { startServer, startWorker, type RunningServer, type RunningWorker } from '../src/service.ts';
+import { startServer, type RunningServer } from '../src/service.ts';
 import { friendWorkflowId } from '../src/temporal/ids.ts';
-import { cachedWorkflowBundle } from '../src/temporal/workflow-bundle.ts';
 import { call, type SandboxContact } from '../test/support/sandbox-http.ts';
 import { inboxContents } from '../test/support/inbox.ts';
 import { startStack, type Stack } from '../test/support/stack.ts';
+import { killHard, startChildWorker } from '../test/support/child-worker.ts';
 import { LoadClient, type OpenLoopRequest, type OpenLoopResult } from './support/load-client.ts';
 
 // ---------------------------------------------------------------------------------------------
@@ -59,7 +61,11 @@ const HELP = `usage: npm run bench:webhook -- [options]
   --timeout-ms 10000           per request
   --max-sockets 512            client sockets at most (more requests wait, and that wait is latency)
   --hubspot-per-10s 100000     sandbox HubSpot burst limit, and HUBSPOT_REQUESTS_PER_10S to match
-  --log-level fatal            the service's LOG_LEVEL (503s are counted here anyway)`;
+  --log-level fatal            the service's LOG_LEVEL (503s are counted here anyway)
+  --handover-per-second 10     LINE_HANDOVER_PER_SECOND: the inboxes' pace into friends' workflows (0: none)
+  --worker-nice 10             phase 2 runs each step's worker in its own process at this CPU niceness
+                               (0-19; as a deployment that shares a host between webhook server and
+                               worker should: the ack path first, the backlog with what is left)`;
 
 const FLAG_OPTIONS = {
   rates: { type: 'string', default: '10,50,100,200,300,400' },
@@ -73,6 +79,8 @@ const FLAG_OPTIONS = {
   'max-sockets': { type: 'string', default: '512' },
   'hubspot-per-10s': { type: 'string', default: '100000' },
   'log-level': { type: 'string', default: 'fatal' },
+  'worker-nice': { type: 'string', default: '10' },
+  'handover-per-second': { type: 'string', default: '10' },
   help: { type: 'boolean', default: false },
 } as const;
 
@@ -112,6 +120,8 @@ const options = {
   maxSockets: positive('max-sockets', flags['max-sockets'], { integer: true }),
   hubspotPer10s: positive('hubspot-per-10s', flags['hubspot-per-10s'], { integer: true }),
   logLevel: flags['log-level'],
+  handOverPerSecond: positive('handover-per-second', flags['handover-per-second'], { integer: true, zero: true }),
+  workerNice: positive('worker-nice', flags['worker-nice'], { integer: true, zero: true }),
   warmup: { rate: 20, seconds: 2 },
 };
 
@@ -188,9 +198,14 @@ interface CpuSnapshot {
   temporalMs: number;
 }
 
+/** Worker processes running now (phase 2): their CPU counts as "node" (once one exits and is reaped, its CPU is in ours). */
+const workerPids = new Set<number>();
+
 function cpuNow(stack: Stack): CpuSnapshot {
   const own = process.cpuUsage();
-  return { at: performance.now(), nodeMs: (own.user + own.system) / 1000, temporalMs: procCpuMs(stack.temporal.process?.pid) };
+  let workersMs = 0;
+  for (const pid of workerPids) workersMs += procCpuMs(pid) || 0;
+  return { at: performance.now(), nodeMs: (own.user + own.system) / 1000 + workersMs, temporalMs: procCpuMs(stack.temporal.process?.pid) };
 }
 
 /** Waits (at most `maxMs`) until this process and Temporal are nearly idle, so that one step's tail does not weigh on the next. */
@@ -486,7 +501,7 @@ interface StepService {
   taskQueue: string;
   channelId: string;
   server: RunningServer;
-  worker: RunningWorker;
+  worker: ChildProcess;
   stop(): Promise<void>;
 }
 
@@ -494,9 +509,15 @@ async function startStepService(bench: Bench, taskQueue: string): Promise<StepSe
   // A channel of its own too: the channel's inbox workflows run on the step's task queue.
   const channelId = taskQueue;
   const config = { ...bench.stack.config, taskQueue, lineChannelId: channelId };
-  const worker = await startWorker(config, { workflowBundle: await cachedWorkflowBundle() });
+  const worker = await startChildWorker(config);
+  const stopWorker = async () => {
+    workerPids.delete(worker.pid!);
+    await killHard(worker);
+  };
+  os.setPriority(worker.pid!, options.workerNice);
+  workerPids.add(worker.pid!);
   const server = await startServer(config).catch(async (error: unknown) => {
-    await worker.stop();
+    await stopWorker();
     throw error;
   });
   timeSignalWithStart(server.client, bench.sws);
@@ -507,7 +528,7 @@ async function startStepService(bench: Bench, taskQueue: string): Promise<StepSe
     channelId,
     server,
     worker,
-    stop: () => (stopped ??= Promise.all([server.stop(), worker.stop()]).then(() => {})),
+    stop: () => (stopped ??= Promise.all([server.stop(), stopWorker()]).then(() => {})),
   };
 }
 
@@ -913,7 +934,7 @@ async function main(): Promise<void> {
     const t = performance.now();
     stack = await startStack({
       hubspot: { requestsPer10s: options.hubspotPer10s, dailyLimit: 0, searchRequestsPerSecond: 0 },
-      env: { HUBSPOT_REQUESTS_PER_10S: String(options.hubspotPer10s), LOG_LEVEL: options.logLevel },
+      env: { HUBSPOT_REQUESTS_PER_10S: String(options.hubspotPer10s), LOG_LEVEL: options.logLevel, LINE_HANDOVER_PER_SECOND: String(options.handOverPerSecond) },
     });
     ackOnly = await startServer({ ...stack.config, taskQueue: ACK_ONLY_TASK_QUEUE, lineChannelId: ACK_ONLY_CHANNEL });
     bare = await startBareApp();

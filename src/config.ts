@@ -39,6 +39,8 @@ export interface Config {
   friendIdleSeconds: number;
   /** webhook inbox workflows per channel (LINE events wait there until handed to friends' workflows) */
   lineInboxShards: number;
+  /** friend events a channel's inboxes hand to friends' workflows per second, at most (0: no limit) */
+  lineHandOverPerSecond: number;
   adminToken: string | undefined;
   publicUrl: string | undefined;
   /** Fastify trustProxy: true (X-Forwarded-* from any hop), false, a hop count, or trusted addresses */
@@ -161,6 +163,7 @@ export function loadConfig(env: Env = process.env): Config {
     syncDateTimeZone: timeZone(env, 'SYNC_DATE_TIME_ZONE'),
     friendIdleSeconds: integer(env, 'FRIEND_IDLE_SECONDS', 900, 1, 7 * 24 * 3600),
     lineInboxShards: integer(env, 'LINE_INBOX_SHARDS', 4, 1, 64),
+    lineHandOverPerSecond: integer(env, 'LINE_HANDOVER_PER_SECOND', 10, 0, 100_000),
     adminToken: secret(env, 'ADMIN_TOKEN', 16),
     publicUrl: text(env, 'PUBLIC_URL') === undefined ? undefined : origin(env, 'PUBLIC_URL', 'https://example.com'),
     trustProxy: proxyTrust(env, 'TRUST_PROXY'),

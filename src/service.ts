@@ -53,6 +53,7 @@ export async function startWorker(config: Config, options: { log?: Log; workflow
   const workers = await createSyncWorkers({
     connection,
     temporal: client,
+    handOverPerSecond: config.lineHandOverPerSecond / config.lineInboxShards,
     namespace: target.namespace,
     taskQueue: config.taskQueue,
     line,

@@ -47,7 +47,8 @@ const MAX_CARRIED_BACKLOG = 5000;
 const DEFAULT_IDLE_MS = 15 * 60 * 1000;
 
 const { handOverFriendEvents } = proxyActivities<InboxActivities>({
-  startToCloseTimeout: '5 minutes',
+  // Paced by LINE_HANDOVER_PER_SECOND, a hand-over may take minutes; a lost worker shows in the heartbeats.
+  startToCloseTimeout: '1 hour',
   heartbeatTimeout: '30 seconds',
   // Temporal itself unreachable or overloaded: keep trying; the events are safe in this history.
   retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '30 seconds' },

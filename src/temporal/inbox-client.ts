@@ -5,7 +5,7 @@
 // arrive meanwhile wait and go together in the next one. At low rates an event goes alone at once;
 // at high rates batches grow by themselves, so the ack stays short while Temporal's work per event
 // falls. A webhook request is answered 200 only once the signal carrying its events returned.
-import type { Client } from '@temporalio/client';
+import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import { inboxEventsSignal, inboxWorkflow, type InboxItem } from '../../workflows/inbox.ts';
 import type { FriendTarget } from './friend-client.ts';
 import { inboxShardOf, inboxWorkflowId } from './ids.ts';
@@ -35,6 +35,8 @@ export class FriendEventInbox {
   readonly #target: FriendTarget;
   readonly #shards: Array<{ waiting: Waiting[]; sending: boolean }>;
   readonly #maxBatch: number;
+  /** inboxes this process started or signalled: signalled directly until one turns out not to run */
+  readonly #running = new Set<string>();
   /** signals sent and events they carried, for logs and benchmarks */
   readonly stats = { signals: 0, events: 0, largestBatch: 0 };
 
@@ -94,10 +96,22 @@ export class FriendEventInbox {
       });
   }
 
+  /** A signal to the running inbox (the cheaper call for the server); a signal-with-start when it is not running. */
   async #signal(shard: number, items: InboxItem[]): Promise<void> {
     const { channelId } = this.#target;
+    const workflowId = inboxWorkflowId(channelId, shard);
+    if (this.#running.has(workflowId)) {
+      try {
+        await this.#client.workflow.getHandle(workflowId).signal(inboxEventsSignal, items);
+        return;
+      } catch (error) {
+        if (!(error instanceof WorkflowNotFoundError)) throw error;
+        // It ended when idle (or was terminated): start it again with these events.
+        this.#running.delete(workflowId);
+      }
+    }
     await this.#client.workflow.signalWithStart(inboxWorkflow, {
-      workflowId: inboxWorkflowId(channelId, shard),
+      workflowId,
       taskQueue: this.#target.taskQueue,
       args: [{ channelId, shard, target: this.#target }],
       signal: inboxEventsSignal,
@@ -110,5 +124,6 @@ export class FriendEventInbox {
       staticDetails:
         "Holds LINE webhook events from the moment the webhook answers LINE until each is in its friend's workflow (line-friend/…), in the order received. Query inboxState for its backlog.",
     });
+    this.#running.add(workflowId);
   }
 }

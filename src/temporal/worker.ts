@@ -20,6 +20,8 @@ export interface SyncWorkerOptions {
   connection: NativeConnection;
   /** a client of the same namespace: the inbox hands events to friends' workflows with it */
   temporal: TemporalClient;
+  /** hand-overs per second of one inbox shard (0: no limit) */
+  handOverPerSecond?: number;
   namespace: string;
   taskQueue: string;
   line: messagingApi.MessagingApiClient;
@@ -39,7 +41,7 @@ export async function createSyncWorkers(options: SyncWorkerOptions): Promise<Wor
     namespace,
     taskQueue,
     ...(options.workflowBundle ? { workflowBundle: options.workflowBundle } : { workflowsPath: WORKFLOWS_PATH }),
-    activities: { ...createLineActivities({ line: options.line }), ...createInboxActivities({ temporal: options.temporal }), ...(options.extraActivities ?? {}) },
+    activities: { ...createLineActivities({ line: options.line }), ...createInboxActivities({ temporal: options.temporal, perSecond: options.handOverPerSecond ?? 0 }), ...(options.extraActivities ?? {}) },
     maxConcurrentActivityTaskExecutions: 100,
   });
   const hubspot = await Worker.create({

@@ -147,3 +147,16 @@ test('a hand-over resumes after the events a failed attempt already delivered, a
   assert.equal(await exists(second!), true);
   assert.equal(await exists(third!), true);
 });
+
+test('a hand-over keeps to its pace (LINE_HANDOVER_PER_SECOND ÷ LINE_INBOX_SHARDS)', async () => {
+  const target: FriendTarget = { channelId: `inbox-pace-${Date.now()}`, taskQueue: 'inbox-test-no-worker', timeZone: 'Asia/Tokyo' };
+  const items: InboxItem[] = Array.from({ length: 11 }, (_, i) => ({ userId: newLineUserId(), event: { eventId: `P-${i}`, kind: 'follow', timestamp: Date.now() } }));
+  const { handOverFriendEvents } = createInboxActivities({ temporal: stack.client, perSecond: 20 });
+  const started = Date.now();
+  const result: HandOverResult = await new MockActivityEnvironment().run(handOverFriendEvents, target, items);
+  const elapsed = Date.now() - started;
+  assert.equal(result.delivered, 11);
+  // 11 sends 50 ms apart: at least 500 ms, however many run at once.
+  assert.ok(elapsed >= 490, `took ${elapsed} ms`);
+  assert.ok(elapsed < 3000, `took ${elapsed} ms`);
+});
