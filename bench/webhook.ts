@@ -63,6 +63,7 @@ const HELP = `usage: npm run bench:webhook -- [options]
   --hubspot-per-10s 100000     sandbox HubSpot burst limit, and HUBSPOT_REQUESTS_PER_10S to match
   --log-level fatal            the service's LOG_LEVEL (503s are counted here anyway)
   --handover-per-second 10     LINE_HANDOVER_PER_SECOND: the inboxes' pace into friends' workflows (0: none)
+  --inbox-shards 4             LINE_INBOX_SHARDS
   --worker-nice 10             phase 2 runs each step's worker in its own process at this CPU niceness
                                (0-19; as a deployment that shares a host between webhook server and
                                worker should: the ack path first, the backlog with what is left)`;
@@ -81,6 +82,7 @@ const FLAG_OPTIONS = {
   'log-level': { type: 'string', default: 'fatal' },
   'worker-nice': { type: 'string', default: '10' },
   'handover-per-second': { type: 'string', default: '10' },
+  'inbox-shards': { type: 'string', default: '4' },
   help: { type: 'boolean', default: false },
 } as const;
 
@@ -121,6 +123,7 @@ const options = {
   hubspotPer10s: positive('hubspot-per-10s', flags['hubspot-per-10s'], { integer: true }),
   logLevel: flags['log-level'],
   handOverPerSecond: positive('handover-per-second', flags['handover-per-second'], { integer: true, zero: true }),
+  inboxShards: positive('inbox-shards', flags['inbox-shards'], { integer: true }),
   workerNice: positive('worker-nice', flags['worker-nice'], { integer: true, zero: true }),
   warmup: { rate: 20, seconds: 2 },
 };
@@ -171,7 +174,7 @@ interface LoadFigures {
   sendLagMs: { p50: number | null; p99: number | null; max: number | null };
   maxInFlight: number;
   clientCpuMs: number;
-  /** inside the route: the Temporal client's signal-with-start of an inbox, one per batch of events (not for bare) */
+  /** inside the route: the Temporal client's signal (or signal-with-start) of an inbox, one per batch of events (not for bare) */
   signalWithStartMs?: Dist;
   /** event-loop delay of this process (service + workers + sandboxes) while sending */
   eventLoopDelayMs: { p50: number | null; p99: number | null; max: number | null };
@@ -400,17 +403,28 @@ async function startBareApp(): Promise<{ app: FastifyInstance; url: string }> {
   return { app, url: `${address}/bare` };
 }
 
-/** Times every signalWithStart a route makes through this client (bench-side instrumentation only). */
+/** Times every signal and signal-with-start a route makes through this client (bench-side instrumentation only). */
 function timeSignalWithStart(client: Client, recorder: { recording: boolean; samples: number[] }): void {
-  const workflows = client.workflow as unknown as { signalWithStart: (...args: unknown[]) => Promise<unknown> };
-  const original = workflows.signalWithStart.bind(workflows);
-  workflows.signalWithStart = async (...args: unknown[]) => {
-    const t0 = performance.now();
-    try {
-      return await original(...args);
-    } finally {
-      if (recorder.recording) recorder.samples.push(performance.now() - t0);
-    }
+  const timed =
+    <A extends unknown[]>(call: (...args: A) => Promise<unknown>) =>
+    async (...args: A) => {
+      const t0 = performance.now();
+      try {
+        return await call(...args);
+      } finally {
+        if (recorder.recording) recorder.samples.push(performance.now() - t0);
+      }
+    };
+  const workflows = client.workflow as unknown as {
+    signalWithStart: (...args: unknown[]) => Promise<unknown>;
+    getHandle: (...args: unknown[]) => { signal: (...args: unknown[]) => Promise<unknown> };
+  };
+  workflows.signalWithStart = timed(workflows.signalWithStart.bind(workflows));
+  const getHandle = workflows.getHandle.bind(workflows);
+  workflows.getHandle = (...args: unknown[]) => {
+    const handle = getHandle(...args);
+    handle.signal = timed(handle.signal.bind(handle));
+    return handle;
   };
 }
 
@@ -768,10 +782,10 @@ function printReport(ackSteps: AckStep[], e2e: E2eStep[], summary: Record<string
           s.ackCpu?.temporalMsPerRequest,
           s.ackCpu?.temporalCores,
         ]),
-        ['rate/s', 'bare/s', 'bare p50', 'bare p99', 'ack/s', 'ack p50', 'p90', 'p99', 'max', 'non200', 'sWS p50', 'sWS p99', 'x p50', 'x p99', 'node ms/req', 'tmprl ms/req', 'tmprl cores'],
+        ['rate/s', 'bare/s', 'bare p50', 'bare p99', 'ack/s', 'ack p50', 'p90', 'p99', 'max', 'non200', 'sig p50', 'sig p99', 'x p50', 'x p99', 'node ms/req', 'tmprl ms/req', 'tmprl cores'],
       ),
     );
-    console.log('  sWS: the signal-with-start to an inbox inside the route (one per batch of events); x: ack ÷ bare; ms/req: CPU per webhook request (node = this process, tmprl = Temporal dev server)');
+    console.log('  sig: the signal to an inbox inside the route (one per batch of events); x: ack ÷ bare; ms/req: CPU per webhook request (node = this process, tmprl = Temporal dev server)');
   }
   const measured = e2e.filter((s) => !s.warmup);
   const bareAt = (rate: number) => ackSteps.find((a) => a.rate === rate)?.bare ?? null;
@@ -794,7 +808,7 @@ function printReport(ackSteps: AckStep[], e2e: E2eStep[], summary: Record<string
         ratio(s.webhook.latencyMs.p50, bareAt(s.rate)?.latencyMs.p50),
         ratio(s.webhook.latencyMs.p99, bareAt(s.rate)?.latencyMs.p99),
       ]),
-      ['rate/s', 'sent', 'sent/s', 'p50', 'p90', 'p99', 'max', 'non200', 'sWS p50', 'sWS p99', 'ev/sig', 'loop p99', 'x p50', 'x p99'],
+      ['rate/s', 'sent', 'sent/s', 'p50', 'p90', 'p99', 'max', 'non200', 'sig p50', 'sig p99', 'ev/sig', 'loop p99', 'x p50', 'x p99'],
     ),
   );
   console.log('  ev/sig: events per inbox signal (the webhook batches what arrives while a signal is in flight); loop: event-loop delay of the service process; x: webhook ÷ bare Fastify at the same rate (phase 1)');
@@ -934,7 +948,7 @@ async function main(): Promise<void> {
     const t = performance.now();
     stack = await startStack({
       hubspot: { requestsPer10s: options.hubspotPer10s, dailyLimit: 0, searchRequestsPerSecond: 0 },
-      env: { HUBSPOT_REQUESTS_PER_10S: String(options.hubspotPer10s), LOG_LEVEL: options.logLevel, LINE_HANDOVER_PER_SECOND: String(options.handOverPerSecond) },
+      env: { HUBSPOT_REQUESTS_PER_10S: String(options.hubspotPer10s), LOG_LEVEL: options.logLevel, LINE_HANDOVER_PER_SECOND: String(options.handOverPerSecond), LINE_INBOX_SHARDS: String(options.inboxShards) },
     });
     ackOnly = await startServer({ ...stack.config, taskQueue: ACK_ONLY_TASK_QUEUE, lineChannelId: ACK_ONLY_CHANNEL });
     bare = await startBareApp();
@@ -972,7 +986,7 @@ async function main(): Promise<void> {
         ackedOnlyIds.push(...ackedUserIds);
         console.log(
           `phase 1 ${rate}/s: bare p50 ${step.bare?.latencyMs.p50 ?? '-'} p99 ${step.bare?.latencyMs.p99 ?? '-'} ms; ack p50 ${step.ack?.latencyMs.p50 ?? '-'} p99 ${step.ack?.latencyMs.p99 ?? '-'} ms ` +
-            `(signalWithStart p50 ${step.ack?.signalWithStartMs?.p50 ?? '-'} p99 ${step.ack?.signalWithStartMs?.p99 ?? '-'}), non-200 ${step.ack?.non200 ?? '-'}`,
+            `(signal p50 ${step.ack?.signalWithStartMs?.p50 ?? '-'} p99 ${step.ack?.signalWithStartMs?.p99 ?? '-'}), non-200 ${step.ack?.non200 ?? '-'}`,
         );
       }
     }

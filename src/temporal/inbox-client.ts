@@ -16,6 +16,12 @@ export interface InboxOptions {
   shards: number;
   /** events per signal at most */
   maxBatch?: number;
+  /**
+   * Signals of one shard start at least this far apart (ms). Every signal wakes the inbox for a
+   * workflow task, so under a burst fewer, larger signals leave Temporal more room; an event that
+   * arrives after a quiet spell still goes at once. Default 20.
+   */
+  minGapMs?: number;
 }
 
 interface Waiting {
@@ -33,8 +39,9 @@ export interface DeliveryFailure {
 export class FriendEventInbox {
   readonly #client: Client;
   readonly #target: FriendTarget;
-  readonly #shards: Array<{ waiting: Waiting[]; sending: boolean }>;
+  readonly #shards: Array<{ waiting: Waiting[]; sending: boolean; lastSentAt: number; timer: NodeJS.Timeout | undefined }>;
   readonly #maxBatch: number;
+  readonly #minGapMs: number;
   /** inboxes this process started or signalled: signalled directly until one turns out not to run */
   readonly #running = new Set<string>();
   /** signals sent and events they carried, for logs and benchmarks */
@@ -43,8 +50,9 @@ export class FriendEventInbox {
   constructor(client: Client, target: FriendTarget, options: InboxOptions) {
     this.#client = client;
     this.#target = target;
-    this.#shards = Array.from({ length: Math.max(1, options.shards) }, () => ({ waiting: [], sending: false }));
+    this.#shards = Array.from({ length: Math.max(1, options.shards) }, () => ({ waiting: [], sending: false, lastSentAt: 0, timer: undefined }));
     this.#maxBatch = options.maxBatch ?? 500;
+    this.#minGapMs = options.minGapMs ?? 20;
   }
 
   /**
@@ -78,6 +86,15 @@ export class FriendEventInbox {
     for (const w of state.waiting) if (w.deadline <= now) w.reject(new Error('deadline passed before the events could be sent'));
     state.waiting = live;
     if (live.length === 0) return;
+    const gap = state.lastSentAt + this.#minGapMs - now;
+    if (gap > 0) {
+      state.timer ??= setTimeout(() => {
+        state.timer = undefined;
+        this.#flush(shard);
+      }, gap);
+      return;
+    }
+    state.lastSentAt = now;
     const batch = state.waiting.splice(0, this.#maxBatch);
     state.sending = true;
     this.stats.signals++;
