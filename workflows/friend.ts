@@ -7,18 +7,18 @@ import {
   continueAsNew,
   defineQuery,
   defineSignal,
-  getExternalWorkflowHandle,
   log,
   proxyActivities,
+  proxyLocalActivities,
   setCurrentDetails,
   setHandler,
   workflowInfo,
 } from '@temporalio/workflow';
-import type { HubspotActivities, LineActivities } from '../activities/index.ts';
+import type { HubspotActivities, LineActivities, ObserveActivities } from '../activities/index.ts';
 import { decideContact, describeDecision } from '../src/contact/index.ts';
 import type { ContactDecision, Observation } from '../src/contact/types.ts';
-import { hubspotTaskQueue, importWorkflowId } from '../src/temporal/ids.ts';
-import { friendObservedSignal, reapplyFollowStateSignal } from './signals.ts';
+import { hubspotTaskQueue } from '../src/temporal/ids.ts';
+import { reapplyFollowStateSignal } from './signals.ts';
 import { applyVerifiedEmail } from './verified-email.ts';
 
 /** A friend event as the webhook hands it over: what happened, when, and LINE's event ID. */
@@ -84,6 +84,12 @@ const line = proxyActivities<LineActivities>({
   retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute' },
 });
 
+/** The import notice and the profile read: a local activity, in the workflow task itself (activities/observe.ts). */
+const { observeFriend } = proxyLocalActivities<ObserveActivities>({
+  startToCloseTimeout: '20 seconds',
+  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute' },
+});
+
 function hubspotActivities(taskQueue: string | undefined) {
   return proxyActivities<HubspotActivities>({
     ...(taskQueue ? { taskQueue } : {}),
@@ -145,27 +151,18 @@ export async function friendWorkflow(input: FriendWorkflowInput): Promise<Friend
     if (seen.size > SEEN_EVENT_IDS) seen.delete(seen.values().next().value as string);
   };
 
-  /** Tells a running import of the channel that this friend's follow state is being set now. */
-  const notifyImport = async (event: FriendEvent) => {
-    try {
-      await getExternalWorkflowHandle(importWorkflowId(input.channelId)).signal(friendObservedSignal, { userId, observedAt: event.timestamp });
-    } catch {
-      // No import is running: nothing to coordinate with.
-    }
-  };
-
   const apply = async (event: FriendEvent): Promise<string> => {
-    const notified = isFollowStateEvent(event) && !event.reapply ? notifyImport(event) : Promise.resolve();
     if (event.kind === 'verified-email') {
-      await notified;
       return applyVerifiedEmail({ userId, email: event.email ?? '', timeZone, line, hubspot });
     }
-    // A blocked user's profile cannot be read: an unfollow needs none. The profile read runs beside the
-    // import notice; only the contact read must wait for that notice (workflows/signals.ts).
-    const [profile] = await Promise.all([
-      event.kind === 'unfollow' ? Promise.resolve(null) : line.readLineProfile.executeWithOptions({ summary: `read LINE profile (${event.kind})` }, [userId]),
-      notified,
-    ]);
+    // A blocked user's profile cannot be read: an unfollow needs none. The import notice goes before
+    // the contact read (workflows/signals.ts); both happen in one local activity.
+    const { profile } = await observeFriend({
+      channelId: input.channelId,
+      userId,
+      readProfile: event.kind !== 'unfollow',
+      ...(isFollowStateEvent(event) && !event.reapply ? { notifyImportAt: event.timestamp } : {}),
+    });
     const observation = observationOf(event, Date.now());
     const steps: string[] = [];
     for (let round = 1; ; round++) {

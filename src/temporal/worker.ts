@@ -5,7 +5,7 @@ import { Worker, type NativeConnection, type WorkflowBundleOption } from '@tempo
 import type { Client as HubspotClient } from '@hubspot/api-client';
 import type { Client as TemporalClient } from '@temporalio/client';
 import type { messagingApi } from '@line/bot-sdk';
-import { createHubspotActivities, createInboxActivities, createLineActivities } from '../../activities/index.ts';
+import { createHubspotActivities, createInboxActivities, createLineActivities, createObserveActivities } from '../../activities/index.ts';
 import { hubspotTaskQueue } from './ids.ts';
 
 const require = createRequire(import.meta.url);
@@ -41,7 +41,12 @@ export async function createSyncWorkers(options: SyncWorkerOptions): Promise<Wor
     namespace,
     taskQueue,
     ...(options.workflowBundle ? { workflowBundle: options.workflowBundle } : { workflowsPath: WORKFLOWS_PATH }),
-    activities: { ...createLineActivities({ line: options.line }), ...createInboxActivities({ temporal: options.temporal, perSecond: options.handOverPerSecond ?? 0 }), ...(options.extraActivities ?? {}) },
+    activities: {
+      ...createLineActivities({ line: options.line }),
+      ...createObserveActivities({ line: options.line, temporal: options.temporal }),
+      ...createInboxActivities({ temporal: options.temporal, perSecond: options.handOverPerSecond ?? 0 }),
+      ...(options.extraActivities ?? {}),
+    },
     maxConcurrentActivityTaskExecutions: 100,
   });
   const hubspot = await Worker.create({
