@@ -63,7 +63,7 @@ const HELP = `usage: npm run bench:webhook -- [options]
   --hubspot-per-10s 100000     sandbox HubSpot burst limit, and HUBSPOT_REQUESTS_PER_10S to match
   --log-level fatal            the service's LOG_LEVEL (503s are counted here anyway)
   --handover-per-second 10     LINE_HANDOVER_PER_SECOND: the inboxes' pace into friends' workflows (0: none)
-  --inbox-shards 4             LINE_INBOX_SHARDS
+  --inbox-shards 1             LINE_INBOX_SHARDS
   --worker-nice 10             phase 2 runs each step's worker in its own process at this CPU niceness
                                (0-19; as a deployment that shares a host between webhook server and
                                worker should: the ack path first, the backlog with what is left)`;
@@ -82,7 +82,7 @@ const FLAG_OPTIONS = {
   'log-level': { type: 'string', default: 'fatal' },
   'worker-nice': { type: 'string', default: '10' },
   'handover-per-second': { type: 'string', default: '10' },
-  'inbox-shards': { type: 'string', default: '4' },
+  'inbox-shards': { type: 'string', default: '1' },
   help: { type: 'boolean', default: false },
 } as const;
 
