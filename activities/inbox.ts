@@ -67,7 +67,7 @@ export function createInboxActivities({ temporal, perSecond }: InboxActivityDeps
      * with the events not yet handed over; an event handed over twice is harmless, because the friend's
      * workflow applies each event ID once.
      */
-    async handOverFriendEvents(target: FriendTarget, items: InboxItem[]): Promise<HandOverResult> {
+    async handOverFriendEvents(target: FriendTarget, items: InboxItem[], options: { paced?: boolean } = {}): Promise<HandOverResult> {
       const resumed = activityInfo().heartbeatDetails as Progress | undefined;
       const done = new Set<number>(resumed?.done ?? []);
       const refused: HandOverResult['refused'] = [...(resumed?.refused ?? [])];
@@ -81,7 +81,7 @@ export function createInboxActivities({ temporal, perSecond }: InboxActivityDeps
       });
       const queue = [...byFriend.values()];
       const signal = cancellationSignal();
-      const paced = pacer(perSecond, signal);
+      const paced = pacer(options.paced === false ? 0 : perSecond, signal);
       let failure: unknown;
       const run = async () => {
         for (let indexes = queue.shift(); indexes && failure === undefined && !signal.aborted; indexes = queue.shift()) {

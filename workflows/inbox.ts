@@ -23,6 +23,10 @@ export interface InboxWorkflowInput {
   refused?: number;
   /** how long without events before the inbox ends (ms); the next event starts it again */
   idleMs?: number;
+  /** the largest backlog carried into continue-as-new (default 5,000 events, well under a payload's 2 MB) */
+  maxCarriedBacklog?: number;
+  /** hand-overs made without the pace so far, because the history had to continue as new */
+  unpacedHandOvers?: number;
 }
 
 export interface InboxState {
@@ -35,6 +39,8 @@ export interface InboxState {
   refused: number;
   /** the last refusals Temporal gave for good, with why */
   recentRefusals: HandOverResult['refused'];
+  /** hand-overs made without the pace, so that a history grown too long with a backlog too large to carry could continue as new */
+  unpacedHandOvers: number;
 }
 
 export const inboxEventsSignal = defineSignal<[InboxItem[]]>('inboxEvents');
@@ -61,8 +67,19 @@ export async function inboxWorkflow(input: InboxWorkflowInput): Promise<InboxSta
   let delivered = input.delivered ?? 0;
   let refused = input.refused ?? 0;
   let handingOver = 0;
+  let unpacedHandOvers = input.unpacedHandOvers ?? 0;
+  const maxCarried = input.maxCarriedBacklog ?? MAX_CARRIED_BACKLOG;
   const recentRefusals: HandOverResult['refused'] = [];
-  const state = (): InboxState => ({ channelId, shard, backlog: backlog.length + handingOver, received, delivered, refused, recentRefusals: [...recentRefusals] });
+  const state = (): InboxState => ({
+    channelId,
+    shard,
+    backlog: backlog.length + handingOver,
+    received,
+    delivered,
+    refused,
+    recentRefusals: [...recentRefusals],
+    unpacedHandOvers,
+  });
 
   setHandler(inboxEventsSignal, (items) => {
     backlog.push(...items);
@@ -77,11 +94,21 @@ export async function inboxWorkflow(input: InboxWorkflowInput): Promise<InboxSta
       await condition(allHandlersFinished);
       if (backlog.length === 0) break;
     }
+    // The history must continue as new before it reaches Temporal's limits, but a backlog too large to
+    // carry must shrink first: then the pace gives way (events are never dropped to keep it).
+    const unpaced = workflowInfo().continueAsNewSuggested && backlog.length > maxCarried;
+    if (unpaced) unpacedHandOvers++;
     const batch = backlog.splice(0, HAND_OVER_BATCH);
     handingOver = batch.length;
     const friends = new Set(batch.map((item) => item.userId)).size;
-    setCurrentDetails(`handing ${batch.length} events to ${friends} friends' workflows (${backlog.length} more waiting); delivered ${delivered} so far`);
-    const result = await handOverFriendEvents.executeWithOptions({ summary: `hand ${batch.length} LINE events to ${friends} friends' workflows` }, [target, batch]);
+    setCurrentDetails(
+      `handing ${batch.length} events to ${friends} friends' workflows${unpaced ? ' without the pace (the history must continue as new)' : ''} (${backlog.length} more waiting); delivered ${delivered} so far`,
+    );
+    const result = await handOverFriendEvents.executeWithOptions({ summary: `hand ${batch.length} LINE events to ${friends} friends' workflows${unpaced ? ', unpaced' : ''}` }, [
+      target,
+      batch,
+      { paced: !unpaced },
+    ]);
     handingOver = 0;
     delivered += result.delivered;
     refused += result.refused.length;
@@ -92,9 +119,9 @@ export async function inboxWorkflow(input: InboxWorkflowInput): Promise<InboxSta
     }
     setCurrentDetails(`delivered ${delivered} of ${received} events to friends' workflows; ${backlog.length} waiting${refused ? `; ${refused} refused by Temporal (see the query inboxState)` : ''}`);
 
-    if (workflowInfo().continueAsNewSuggested && backlog.length <= MAX_CARRIED_BACKLOG) {
+    if (workflowInfo().continueAsNewSuggested && backlog.length <= maxCarried) {
       await condition(allHandlersFinished);
-      await continueAsNew<typeof inboxWorkflow>({ ...input, backlog, received, delivered, refused });
+      await continueAsNew<typeof inboxWorkflow>({ ...input, backlog, received, delivered, refused, unpacedHandOvers });
     }
   }
   return state();

@@ -9,7 +9,7 @@ import type { WebhookEvent } from '../../src/line/webhook-events.ts';
 import type { FriendTarget } from '../../src/temporal/friend-client.ts';
 import { friendWorkflowId, inboxShardOf, inboxWorkflowId } from '../../src/temporal/ids.ts';
 import { friendStateQuery } from '../../workflows/friend.ts';
-import { inboxStateQuery, type InboxState } from '../../workflows/inbox.ts';
+import { inboxEventsSignal, inboxStateQuery, inboxWorkflow, type InboxState } from '../../workflows/inbox.ts';
 import { inboxContents } from '../support/inbox.ts';
 import { contactsWith, lineContact, seedFriend } from '../support/sandbox-http.ts';
 import { eventually, startStack, type Stack } from '../support/stack.ts';
@@ -159,4 +159,38 @@ test('a hand-over keeps to its pace (LINE_HANDOVER_PER_SECOND ÷ LINE_INBOX_SHAR
   // 11 sends 50 ms apart: at least 500 ms, however many run at once.
   assert.ok(elapsed >= 490, `took ${elapsed} ms`);
   assert.ok(elapsed < 3000, `took ${elapsed} ms`);
+});
+
+test('a backlog too large to carry into continue-as-new is handed over without the pace, so the history never outgrows Temporal', async () => {
+  const channelId = `inbox-cap-${Date.now()}`;
+  // Friends' workflows on a queue no worker polls: only the inbox (on the stack's queue) runs.
+  const target: FriendTarget = { channelId, taskQueue: 'inbox-test-no-worker', timeZone: 'Asia/Tokyo', idleMs: 3000 };
+  const workflowId = inboxWorkflowId(channelId, 0);
+  const signals = 40;
+  for (let i = 0; i < signals; i++) {
+    const items: InboxItem[] = [0, 1].map((k) => ({ userId: newLineUserId(), event: { eventId: `C-${i}-${k}`, kind: 'follow', timestamp: Date.now() } }));
+    await stack.client.workflow.signalWithStart(inboxWorkflow, {
+      workflowId,
+      taskQueue: stack.config.taskQueue,
+      // At most 3 events carried: with Temporal suggesting continue-as-new after 40 history events, the backlog must drain unpaced.
+      args: [{ channelId, shard: 0, target, maxCarriedBacklog: 3 }],
+      signal: inboxEventsSignal,
+      signalArgs: [items],
+    });
+  }
+  const handle = stack.client.workflow.getHandle(workflowId);
+  const state = await eventually(
+    async () => {
+      const { status } = await handle.describe();
+      const s = status.name === 'RUNNING' ? await handle.query(inboxStateQuery) : await handle.result();
+      return s.delivered === signals * 2 ? s : undefined;
+    },
+    { timeoutMs: 60_000, what: 'every event handed over' },
+  );
+  assert.ok(state.unpacedHandOvers >= 1, `unpaced hand-overs: ${state.unpacedHandOvers}`);
+  assert.equal(state.received, signals * 2);
+  assert.equal(state.refused, 0);
+  let runs = 0;
+  for await (const _ of stack.client.workflow.list({ query: `WorkflowId = '${workflowId}'` })) runs++;
+  assert.ok(runs >= 2, `continued as new (${runs} runs)`);
 });
