@@ -163,7 +163,7 @@ export function loadConfig(env: Env = process.env): Config {
     syncDateTimeZone: timeZone(env, 'SYNC_DATE_TIME_ZONE'),
     friendIdleSeconds: integer(env, 'FRIEND_IDLE_SECONDS', 900, 1, 7 * 24 * 3600),
     lineInboxShards: integer(env, 'LINE_INBOX_SHARDS', 1, 1, 64),
-    lineHandOverPerSecond: integer(env, 'LINE_HANDOVER_PER_SECOND', 10, 0, 100_000),
+    lineHandOverPerSecond: integer(env, 'LINE_HANDOVER_PER_SECOND', 5, 0, 100_000),
     adminToken: secret(env, 'ADMIN_TOKEN', 16),
     publicUrl: text(env, 'PUBLIC_URL') === undefined ? undefined : origin(env, 'PUBLIC_URL', 'https://example.com'),
     trustProxy: proxyTrust(env, 'TRUST_PROXY'),
