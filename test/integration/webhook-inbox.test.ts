@@ -20,7 +20,7 @@ before(async () => {
   stack = await startStack({
     // Temporal suggests continue-as-new after 40 history events here (thousands in production).
     dynamicConfig: { 'limit.historyCount.suggestContinueAsNew': 40 },
-    env: { FRIEND_IDLE_SECONDS: '3', LINE_INBOX_SHARDS: String(SHARDS) },
+    env: { FRIEND_IDLE_SECONDS: '3', LINE_INBOX_SHARDS: String(SHARDS), LINE_HANDOVER_PER_SECOND: '20' },
   });
 });
 after(async () => {
