@@ -11,10 +11,16 @@ import type { FriendTarget } from '../src/temporal/friend-client.ts';
 
 export type { InboxItem };
 
+/** One webhook signal: its events, and where friends' workflows run (the sender's current settings, so a change applies at once). */
+export interface InboxBatch {
+  target: FriendTarget;
+  items: InboxItem[];
+}
+
 export interface InboxWorkflowInput {
   channelId: string;
   shard: number;
-  /** where friends' workflows run, and their settings */
+  /** where friends' workflows run, and their settings (each batch brings the sender's current ones) */
   target: FriendTarget;
   /** events received but not yet handed over, carried across continue-as-new */
   backlog?: InboxItem[];
@@ -43,7 +49,7 @@ export interface InboxState {
   unpacedHandOvers: number;
 }
 
-export const inboxEventsSignal = defineSignal<[InboxItem[]]>('inboxEvents');
+export const inboxEventsSignal = defineSignal<[InboxBatch]>('inboxEvents');
 export const inboxStateQuery = defineQuery<InboxState>('inboxState');
 
 /** Events per hand-over activity. */
@@ -61,7 +67,8 @@ const { handOverFriendEvents } = proxyActivities<InboxActivities>({
 });
 
 export async function inboxWorkflow(input: InboxWorkflowInput): Promise<InboxState> {
-  const { channelId, shard, target } = input;
+  const { channelId, shard } = input;
+  let target = input.target;
   const backlog: InboxItem[] = [...(input.backlog ?? [])];
   let received = input.received ?? 0;
   let delivered = input.delivered ?? 0;
@@ -81,9 +88,10 @@ export async function inboxWorkflow(input: InboxWorkflowInput): Promise<InboxSta
     unpacedHandOvers,
   });
 
-  setHandler(inboxEventsSignal, (items) => {
-    backlog.push(...items);
-    received += items.length;
+  setHandler(inboxEventsSignal, (batch) => {
+    backlog.push(...batch.items);
+    received += batch.items.length;
+    target = batch.target;
   });
   setHandler(inboxStateQuery, state);
 
@@ -121,7 +129,7 @@ export async function inboxWorkflow(input: InboxWorkflowInput): Promise<InboxSta
 
     if (workflowInfo().continueAsNewSuggested && backlog.length <= maxCarried) {
       await condition(allHandlersFinished);
-      await continueAsNew<typeof inboxWorkflow>({ ...input, backlog, received, delivered, refused, unpacedHandOvers });
+      await continueAsNew<typeof inboxWorkflow>({ ...input, target, backlog, received, delivered, refused, unpacedHandOvers });
     }
   }
   return state();

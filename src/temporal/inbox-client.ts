@@ -119,7 +119,7 @@ export class FriendEventInbox {
     const workflowId = inboxWorkflowId(channelId, shard);
     if (this.#running.has(workflowId)) {
       try {
-        await this.#client.workflow.getHandle(workflowId).signal(inboxEventsSignal, items);
+        await this.#client.workflow.getHandle(workflowId).signal(inboxEventsSignal, { target: this.#target, items });
         return;
       } catch (error) {
         if (!(error instanceof WorkflowNotFoundError)) throw error;
@@ -132,7 +132,7 @@ export class FriendEventInbox {
       taskQueue: this.#target.taskQueue,
       args: [{ channelId, shard, target: this.#target }],
       signal: inboxEventsSignal,
-      signalArgs: [items],
+      signalArgs: [{ target: this.#target, items }],
       typedSearchAttributes: [
         { key: LineChannelId, value: channelId },
         { key: SyncKind, value: 'inbox' },

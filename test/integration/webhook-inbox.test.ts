@@ -175,7 +175,7 @@ test('a backlog too large to carry into continue-as-new is handed over without t
       // At most 3 events carried: with Temporal suggesting continue-as-new after 40 history events, the backlog must drain unpaced.
       args: [{ channelId, shard: 0, target, maxCarriedBacklog: 3 }],
       signal: inboxEventsSignal,
-      signalArgs: [items],
+      signalArgs: [{ target, items }],
     });
   }
   const handle = stack.client.workflow.getHandle(workflowId);

@@ -1,7 +1,7 @@
 // Reads what a channel's webhook inbox workflows hold, from their histories: every run, open or
 // closed, with or without a worker. Tests and the webhook benchmark check acceptance with it.
 import type { Client } from '@temporalio/client';
-import type { InboxItem } from '../../workflows/inbox.ts';
+import type { InboxBatch, InboxItem } from '../../workflows/inbox.ts';
 
 export interface InboxContents {
   /** LINE users whose events Temporal accepted into an inbox */
@@ -22,7 +22,7 @@ export async function inboxContents(client: Client, channelId: string): Promise<
     for (const event of history.events ?? []) {
       const payload = event.workflowExecutionSignaledEventAttributes?.input?.payloads?.[0]?.data;
       if (!payload) continue;
-      const items = JSON.parse(Buffer.from(payload).toString('utf8')) as InboxItem[];
+      const { items } = JSON.parse(Buffer.from(payload).toString('utf8')) as InboxBatch;
       contents.signals++;
       for (const item of items) {
         contents.items.push(item);

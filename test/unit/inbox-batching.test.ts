@@ -8,12 +8,13 @@ import type { Client } from '@temporalio/client';
 import { WorkflowNotFoundError } from '@temporalio/client';
 import { FriendEventInbox } from '../../src/temporal/inbox-client.ts';
 import { inboxShardOf, inboxWorkflowId } from '../../src/temporal/ids.ts';
-import type { InboxItem } from '../../workflows/inbox.ts';
+import type { InboxBatch, InboxItem } from '../../workflows/inbox.ts';
 
 interface Call {
   kind: 'signal' | 'signalWithStart';
   workflowId: string;
   items: InboxItem[];
+  target: InboxBatch['target'];
   at: number;
 }
 
@@ -29,15 +30,15 @@ function recordingClient(options: { latencyMs?: number } = {}) {
   const client = {
     withDeadline: (_deadline: number, fn: () => Promise<unknown>) => fn(),
     workflow: {
-      signalWithStart: (_workflow: unknown, o: { workflowId: string; signalArgs: [InboxItem[]] }) =>
-        answer({ kind: 'signalWithStart', workflowId: o.workflowId, items: o.signalArgs[0], at: Date.now() }),
+      signalWithStart: (_workflow: unknown, o: { workflowId: string; signalArgs: [InboxBatch] }) =>
+        answer({ kind: 'signalWithStart', workflowId: o.workflowId, ...o.signalArgs[0], at: Date.now() }),
       getHandle: (workflowId: string) => ({
-        signal: async (_signal: unknown, items: InboxItem[]) => {
+        signal: async (_signal: unknown, batch: InboxBatch) => {
           if (control.ended) {
             control.ended = false;
             throw new WorkflowNotFoundError('workflow execution already completed', workflowId, undefined);
           }
-          return answer({ kind: 'signal', workflowId, items, at: Date.now() });
+          return answer({ kind: 'signal', workflowId, ...batch, at: Date.now() });
         },
       }),
     },
@@ -61,6 +62,8 @@ test('a lone event is sent at once, with signal-with-start the first time and a 
       ['signal', inboxWorkflowId('C1', 0), 1],
     ],
   );
+  // Each batch brings the sender's current settings for friends' workflows (a changed time zone applies at once).
+  assert.ok(calls.every((c) => c.target.taskQueue === 'q' && c.target.timeZone === 'Asia/Tokyo'));
 });
 
 test('events arriving while a signal is in flight go together in the next one, in arrival order', async () => {
