@@ -6,14 +6,14 @@
 // to an import that is usually not running. The import notice is sent before the activity
 // completes, so it still reaches the import before the friend's workflow reads the contact.
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
-import type { messagingApi } from '@line/bot-sdk';
 import type { LineProfile } from '../src/contact/types.ts';
 import { importWorkflowId } from '../src/temporal/ids.ts';
 import { friendObservedSignal } from '../workflows/signals.ts';
-import { createLineActivities } from './line.ts';
+import type { LineActivities } from './line.ts';
 
 export interface ObserveActivityDeps {
-  line: messagingApi.MessagingApiClient;
+  /** the LINE activity itself, called here as a function */
+  readLineProfile: LineActivities['readLineProfile'];
   temporal: Client;
 }
 
@@ -33,9 +33,7 @@ export interface FriendObservation {
   importNotified: boolean;
 }
 
-export function createObserveActivities({ line, temporal }: ObserveActivityDeps) {
-  const { readLineProfile } = createLineActivities({ line });
-
+export function createObserveActivities({ readLineProfile, temporal }: ObserveActivityDeps) {
   /** The notice first: the import must hold it before this friend's contact is read (workflows/signals.ts). */
   async function notifyImport(channelId: string, userId: string, observedAt: number): Promise<boolean> {
     try {

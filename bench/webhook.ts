@@ -404,7 +404,7 @@ async function startBareApp(): Promise<{ app: FastifyInstance; url: string }> {
 }
 
 /** Times every signal and signal-with-start a route makes through this client (bench-side instrumentation only). */
-function timeSignalWithStart(client: Client, recorder: { recording: boolean; samples: number[] }): void {
+function timeInboxSignals(client: Client, recorder: { recording: boolean; samples: number[] }): void {
   const timed =
     <A extends unknown[]>(call: (...args: A) => Promise<unknown>) =>
     async (...args: A) => {
@@ -534,7 +534,7 @@ async function startStepService(bench: Bench, taskQueue: string): Promise<StepSe
     await stopWorker();
     throw error;
   });
-  timeSignalWithStart(server.client, bench.sws);
+  timeInboxSignals(server.client, bench.sws);
   let stopped: Promise<void> | undefined;
   return {
     url: server.url,
@@ -956,8 +956,8 @@ async function main(): Promise<void> {
     console.log(`stack up in ${((performance.now() - t) / 1000).toFixed(1)} s: service ${stack.url}, ack-only ${ackOnly.url}, bare ${bare.url}, Temporal ${stack.temporal.address}`);
 
     const sws = { recording: false, samples: [] as number[] };
-    timeSignalWithStart(stack.client, sws);
-    timeSignalWithStart(ackOnly.client, sws);
+    timeInboxSignals(stack.client, sws);
+    timeInboxSignals(ackOnly.client, sws);
     const bench: Bench = { stack, ackOnly, bare, client, sws };
     const skipped: string[] = [];
 

@@ -27,8 +27,6 @@ export interface InboxWorkflowInput {
   received?: number;
   delivered?: number;
   refused?: number;
-  /** how long without events before the inbox ends (ms); the next event starts it again */
-  idleMs?: number;
   /** the largest backlog carried into continue-as-new (default 5,000 events, well under a payload's 2 MB) */
   maxCarriedBacklog?: number;
   /** hand-overs made without the pace so far, because the history had to continue as new */
@@ -95,10 +93,10 @@ export async function inboxWorkflow(input: InboxWorkflowInput): Promise<InboxSta
   });
   setHandler(inboxStateQuery, state);
 
-  const idleMs = input.idleMs ?? target.idleMs ?? DEFAULT_IDLE_MS;
   setCurrentDetails(`LINE webhook inbox ${shard} of channel ${channelId}: waiting for events`);
   for (;;) {
-    if (!(await condition(() => backlog.length > 0, idleMs))) {
+    // Idle as long as a friend's workflow (FRIEND_IDLE_SECONDS, as the latest batch says); the next event starts it again.
+    if (!(await condition(() => backlog.length > 0, target.idleMs ?? DEFAULT_IDLE_MS))) {
       await condition(allHandlersFinished);
       if (backlog.length === 0) break;
     }

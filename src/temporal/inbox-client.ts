@@ -44,8 +44,8 @@ export class FriendEventInbox {
   readonly #minGapMs: number;
   /** inboxes this process started or signalled: signalled directly until one turns out not to run */
   readonly #running = new Set<string>();
-  /** signals sent and events they carried, for logs and benchmarks */
-  readonly stats = { signals: 0, events: 0, largestBatch: 0 };
+  /** the most events one signal has carried so far */
+  readonly stats = { largestBatch: 0 };
 
   constructor(client: Client, target: FriendTarget, options: InboxOptions) {
     this.#client = client;
@@ -97,8 +97,6 @@ export class FriendEventInbox {
     state.lastSentAt = now;
     const batch = state.waiting.splice(0, this.#maxBatch);
     state.sending = true;
-    this.stats.signals++;
-    this.stats.events += batch.length;
     this.stats.largestBatch = Math.max(this.stats.largestBatch, batch.length);
     const deadline = Math.max(...batch.map((w) => w.deadline));
     void this.#client

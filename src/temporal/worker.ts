@@ -36,14 +36,15 @@ export interface SyncWorkerOptions {
 
 export async function createSyncWorkers(options: SyncWorkerOptions): Promise<Worker[]> {
   const { connection, namespace, taskQueue } = options;
+  const lineActivities = createLineActivities({ line: options.line });
   const main = await Worker.create({
     connection,
     namespace,
     taskQueue,
     ...(options.workflowBundle ? { workflowBundle: options.workflowBundle } : { workflowsPath: WORKFLOWS_PATH }),
     activities: {
-      ...createLineActivities({ line: options.line }),
-      ...createObserveActivities({ line: options.line, temporal: options.temporal }),
+      ...lineActivities,
+      ...createObserveActivities({ readLineProfile: lineActivities.readLineProfile, temporal: options.temporal }),
       ...createInboxActivities({ temporal: options.temporal, perSecond: options.handOverPerSecond ?? 0 }),
       ...(options.extraActivities ?? {}),
     },
