@@ -158,7 +158,6 @@ test('a hand-over keeps to its pace (LINE_HANDOVER_PER_SECOND ÷ LINE_INBOX_SHAR
   assert.equal(result.delivered, 11);
   // 11 sends 50 ms apart: at least 500 ms, however many run at once.
   assert.ok(elapsed >= 490, `took ${elapsed} ms`);
-  assert.ok(elapsed < 3000, `took ${elapsed} ms`);
 });
 
 test('a backlog too large to carry into continue-as-new is handed over without the pace, so the history never outgrows Temporal', async () => {
