@@ -62,7 +62,9 @@ const HELP = `usage: npm run bench:webhook -- [options]
   --max-sockets 512            client sockets at most (more requests wait, and that wait is latency)
   --hubspot-per-10s 100000     sandbox HubSpot burst limit, and HUBSPOT_REQUESTS_PER_10S to match
   --log-level fatal            the service's LOG_LEVEL (503s are counted here anyway)
-  --handover-per-second 5      LINE_HANDOVER_PER_SECOND: the inboxes' pace into friends' workflows (0: none)
+  --handover-per-second 5      LINE_HANDOVER_PER_SECOND: the inboxes' pace into friends' workflows (0: none;
+                               set here because HubSpot's limit is lifted: the service's default would be
+                               HUBSPOT_REQUESTS_PER_10S ÷ 20)
   --inbox-shards 1             LINE_INBOX_SHARDS
   --worker-nice 10             phase 2 runs each step's worker in its own process at this CPU niceness
                                (0-19; as a deployment that shares a host between webhook server and

@@ -39,7 +39,10 @@ export interface Config {
   friendIdleSeconds: number;
   /** webhook inbox workflows per channel (LINE events wait there until handed to friends' workflows) */
   lineInboxShards: number;
-  /** friend events a channel's inboxes hand to friends' workflows per second, at most (0: no limit) */
+  /**
+   * friend events a channel's inboxes hand to friends' workflows per second, at most (0: no limit);
+   * by default half of HubSpot's request rate, since a new friend costs two HubSpot requests
+   */
   lineHandOverPerSecond: number;
   adminToken: string | undefined;
   publicUrl: string | undefined;
@@ -79,6 +82,18 @@ function integer(env: Env, name: string, fallback: number, min: number, max: num
   if (value < min || value > max) throw new ConfigError(name, `must be from ${min} to ${max}, got ${value}`);
   return value;
 }
+
+function decimal(env: Env, name: string, fallback: number, min: number, max: number): number {
+  const raw = text(env, name);
+  if (raw === undefined) return fallback;
+  if (!/^\d+(\.\d+)?$/.test(raw)) throw new ConfigError(name, `must be a number from ${min} to ${max} (e.g. 5 or 2.5), got "${raw}"`);
+  const value = Number(raw);
+  if (value < min || value > max) throw new ConfigError(name, `must be from ${min} to ${max}, got ${value}`);
+  return value;
+}
+
+/** A new friend costs HubSpot two requests (a read, then a create): hand over half the request rate. */
+export const HUBSPOT_REQUESTS_PER_FRIEND_EVENT = 2;
 
 function origin(env: Env, name: string, fallback: string): string {
   const raw = text(env, name, fallback);
@@ -138,6 +153,7 @@ function proxyTrust(env: Env, name: string): boolean | number | string {
 }
 
 export function loadConfig(env: Env = process.env): Config {
+  const hubspotRequestsPer10s = integer(env, 'HUBSPOT_REQUESTS_PER_10S', 100, 1, 100_000);
   return {
     port: integer(env, 'PORT', 3000, 0, 65535),
     host: text(env, 'HOST', '127.0.0.1'),
@@ -159,11 +175,11 @@ export function loadConfig(env: Env = process.env): Config {
     hubspotAccessToken: secret(env, 'HUBSPOT_ACCESS_TOKEN', 8),
     hubspotBaseUrl: origin(env, 'HUBSPOT_BASE_URL', 'https://api.hubapi.com'),
     hubspotClientSecret: secret(env, 'HUBSPOT_CLIENT_SECRET', 8),
-    hubspotRequestsPer10s: integer(env, 'HUBSPOT_REQUESTS_PER_10S', 100, 1, 100_000),
+    hubspotRequestsPer10s,
     syncDateTimeZone: timeZone(env, 'SYNC_DATE_TIME_ZONE'),
     friendIdleSeconds: integer(env, 'FRIEND_IDLE_SECONDS', 900, 1, 7 * 24 * 3600),
     lineInboxShards: integer(env, 'LINE_INBOX_SHARDS', 1, 1, 64),
-    lineHandOverPerSecond: integer(env, 'LINE_HANDOVER_PER_SECOND', 5, 0, 100_000),
+    lineHandOverPerSecond: decimal(env, 'LINE_HANDOVER_PER_SECOND', hubspotRequestsPer10s / 10 / HUBSPOT_REQUESTS_PER_FRIEND_EVENT, 0, 100_000),
     adminToken: secret(env, 'ADMIN_TOKEN', 16),
     publicUrl: text(env, 'PUBLIC_URL') === undefined ? undefined : origin(env, 'PUBLIC_URL', 'https://example.com'),
     trustProxy: proxyTrust(env, 'TRUST_PROXY'),

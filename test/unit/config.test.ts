@@ -14,6 +14,8 @@ test('defaults follow interfaces.md', () => {
   assert.equal(c.lineApiBaseUrl, 'https://api.line.me');
   assert.equal(c.hubspotBaseUrl, 'https://api.hubapi.com');
   assert.equal(c.hubspotRequestsPer10s, 100);
+  assert.equal(c.lineInboxShards, 1);
+  assert.equal(c.lineHandOverPerSecond, 5, 'half of HubSpot 100 requests per 10 s: a new friend costs two');
   assert.equal(c.syncDateTimeZone, 'UTC');
   assert.equal(c.adminToken, undefined);
   assert.equal(c.publicUrl, undefined);
@@ -58,6 +60,16 @@ test('every variable of interfaces.md is read', () => {
   assert.equal(c.publicUrl, 'https://sync.example.com');
 });
 
+test('the hand-over pace follows the HubSpot budget unless set (a new friend costs two HubSpot requests)', () => {
+  assert.equal(loadConfig({ HUBSPOT_REQUESTS_PER_10S: '190' }).lineHandOverPerSecond, 9.5);
+  assert.equal(loadConfig({ HUBSPOT_REQUESTS_PER_10S: '250' }).lineHandOverPerSecond, 12.5);
+  assert.equal(loadConfig({ HUBSPOT_REQUESTS_PER_10S: '1' }).lineHandOverPerSecond, 0.05, 'never 0, which would mean no limit');
+  assert.equal(loadConfig({ HUBSPOT_REQUESTS_PER_10S: '190', LINE_HANDOVER_PER_SECOND: '3' }).lineHandOverPerSecond, 3);
+  assert.equal(loadConfig({ LINE_HANDOVER_PER_SECOND: '2.5' }).lineHandOverPerSecond, 2.5);
+  assert.equal(loadConfig({ LINE_HANDOVER_PER_SECOND: '0' }).lineHandOverPerSecond, 0, 'explicitly no limit');
+  assert.equal(loadConfig({ LINE_INBOX_SHARDS: '4' }).lineInboxShards, 4);
+});
+
 const bad: Array<[string, Record<string, string>, RegExp]> = [
   ['PORT', { PORT: 'eighty' }, /PORT must be a whole number/],
   ['PORT', { PORT: '70000' }, /PORT must be from 0 to 65535/],
@@ -68,6 +80,10 @@ const bad: Array<[string, Record<string, string>, RegExp]> = [
   ['SYNC_DATE_TIME_ZONE', { SYNC_DATE_TIME_ZONE: 'Mars/Olympus' }, /SYNC_DATE_TIME_ZONE is not an IANA time zone/],
   ['TEMPORAL_TASK_QUEUE', { TEMPORAL_TASK_QUEUE: 'a b' }, /TEMPORAL_TASK_QUEUE may hold only/],
   ['PUBLIC_URL', { PUBLIC_URL: 'nope' }, /PUBLIC_URL must be an http\(s\) URL/],
+  ['LINE_INBOX_SHARDS', { LINE_INBOX_SHARDS: '0' }, /LINE_INBOX_SHARDS must be from 1 to 64/],
+  ['LINE_HANDOVER_PER_SECOND', { LINE_HANDOVER_PER_SECOND: 'fast' }, /LINE_HANDOVER_PER_SECOND must be a number/],
+  ['LINE_HANDOVER_PER_SECOND', { LINE_HANDOVER_PER_SECOND: '-1' }, /LINE_HANDOVER_PER_SECOND must be a number/],
+  ['LINE_HANDOVER_PER_SECOND', { LINE_HANDOVER_PER_SECOND: '1e3' }, /LINE_HANDOVER_PER_SECOND must be a number/],
 ];
 for (const [variable, env, message] of bad) {
   test(`a malformed ${variable} is rejected with its name`, () => {
