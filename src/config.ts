@@ -74,26 +74,19 @@ function secret(env: Env, name: string, minLength = 1): string | undefined {
   return value;
 }
 
-function integer(env: Env, name: string, fallback: number, min: number, max: number): number {
+function numeric(env: Env, name: string, fallback: number, min: number, max: number, { decimals = false } = {}): number {
   const raw = text(env, name);
   if (raw === undefined) return fallback;
-  if (!/^\d+$/.test(raw)) throw new ConfigError(name, `must be a whole number from ${min} to ${max}, got "${raw}"`);
-  const value = Number(raw);
-  if (value < min || value > max) throw new ConfigError(name, `must be from ${min} to ${max}, got ${value}`);
-  return value;
-}
-
-function decimal(env: Env, name: string, fallback: number, min: number, max: number): number {
-  const raw = text(env, name);
-  if (raw === undefined) return fallback;
-  if (!/^\d+(\.\d+)?$/.test(raw)) throw new ConfigError(name, `must be a number from ${min} to ${max} (e.g. 5 or 2.5), got "${raw}"`);
+  if (!(decimals ? /^\d+(\.\d+)?$/ : /^\d+$/).test(raw)) {
+    throw new ConfigError(name, decimals ? `must be a number from ${min} to ${max} (e.g. 5 or 2.5), got "${raw}"` : `must be a whole number from ${min} to ${max}, got "${raw}"`);
+  }
   const value = Number(raw);
   if (value < min || value > max) throw new ConfigError(name, `must be from ${min} to ${max}, got ${value}`);
   return value;
 }
 
 /** A new friend costs HubSpot two requests (a read, then a create): hand over half the request rate. */
-export const HUBSPOT_REQUESTS_PER_FRIEND_EVENT = 2;
+const HUBSPOT_REQUESTS_PER_FRIEND_EVENT = 2;
 
 function origin(env: Env, name: string, fallback: string): string {
   const raw = text(env, name, fallback);
@@ -153,9 +146,9 @@ function proxyTrust(env: Env, name: string): boolean | number | string {
 }
 
 export function loadConfig(env: Env = process.env): Config {
-  const hubspotRequestsPer10s = integer(env, 'HUBSPOT_REQUESTS_PER_10S', 100, 1, 100_000);
+  const hubspotRequestsPer10s = numeric(env, 'HUBSPOT_REQUESTS_PER_10S', 100, 1, 100_000);
   return {
-    port: integer(env, 'PORT', 3000, 0, 65535),
+    port: numeric(env, 'PORT', 3000, 0, 65535),
     host: text(env, 'HOST', '127.0.0.1'),
     logLevel: keyword(env, 'LOG_LEVEL', 'info'),
     temporalAddress: address(env, 'TEMPORAL_ADDRESS'),
@@ -164,8 +157,8 @@ export function loadConfig(env: Env = process.env): Config {
     temporalApiKey: secret(env, 'TEMPORAL_API_KEY'),
     temporalTls: bool(env, 'TEMPORAL_TLS') || secret(env, 'TEMPORAL_API_KEY') !== undefined,
     temporalCliPath: text(env, 'TEMPORAL_CLI_PATH'),
-    temporalUiPort: integer(env, 'TEMPORAL_UI_PORT', 8233, 1, 65535),
-    temporalPort: integer(env, 'TEMPORAL_PORT', 7233, 1, 65535),
+    temporalUiPort: numeric(env, 'TEMPORAL_UI_PORT', 8233, 1, 65535),
+    temporalPort: numeric(env, 'TEMPORAL_PORT', 7233, 1, 65535),
     temporalDbFile: text(env, 'TEMPORAL_DB_FILE', '.data/temporal.sqlite'),
     lineChannelId: keyword(env, 'LINE_CHANNEL_ID', 'default'),
     lineChannelSecret: secret(env, 'LINE_CHANNEL_SECRET', 8),
@@ -177,14 +170,14 @@ export function loadConfig(env: Env = process.env): Config {
     hubspotClientSecret: secret(env, 'HUBSPOT_CLIENT_SECRET', 8),
     hubspotRequestsPer10s,
     syncDateTimeZone: timeZone(env, 'SYNC_DATE_TIME_ZONE'),
-    friendIdleSeconds: integer(env, 'FRIEND_IDLE_SECONDS', 900, 1, 7 * 24 * 3600),
-    lineInboxShards: integer(env, 'LINE_INBOX_SHARDS', 1, 1, 64),
-    lineHandOverPerSecond: decimal(env, 'LINE_HANDOVER_PER_SECOND', hubspotRequestsPer10s / 10 / HUBSPOT_REQUESTS_PER_FRIEND_EVENT, 0, 100_000),
+    friendIdleSeconds: numeric(env, 'FRIEND_IDLE_SECONDS', 900, 1, 7 * 24 * 3600),
+    lineInboxShards: numeric(env, 'LINE_INBOX_SHARDS', 1, 1, 64),
+    lineHandOverPerSecond: numeric(env, 'LINE_HANDOVER_PER_SECOND', hubspotRequestsPer10s / 10 / HUBSPOT_REQUESTS_PER_FRIEND_EVENT, 0, 100_000, { decimals: true }),
     adminToken: secret(env, 'ADMIN_TOKEN', 16),
     publicUrl: text(env, 'PUBLIC_URL') === undefined ? undefined : origin(env, 'PUBLIC_URL', 'https://example.com'),
     trustProxy: proxyTrust(env, 'TRUST_PROXY'),
-    sandboxLinePort: integer(env, 'SANDBOX_LINE_PORT', 3101, 0, 65535),
-    sandboxHubspotPort: integer(env, 'SANDBOX_HUBSPOT_PORT', 3102, 0, 65535),
+    sandboxLinePort: numeric(env, 'SANDBOX_LINE_PORT', 3101, 0, 65535),
+    sandboxHubspotPort: numeric(env, 'SANDBOX_HUBSPOT_PORT', 3102, 0, 65535),
   };
 }
 

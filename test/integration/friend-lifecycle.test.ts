@@ -2,10 +2,11 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { friendWorkflowId } from '../../src/temporal/ids.ts';
-import { asRedelivery, followEvent, newLineUserId, sendLineWebhook, textMessageEvent, unfollowEvent } from '../../src/sandbox/line-webhook.ts';
+import { asRedelivery, followEvent, newLineUserId, sendLineWebhook, unfollowEvent } from '../../src/sandbox/line-webhook.ts';
 import type { WebhookEvent } from '../../src/line/webhook-events.ts';
 import { friendStateQuery } from '../../workflows/friend.ts';
 import { eventually, startStack, type Stack } from '../support/stack.ts';
+import { chattyFriend } from '../support/chatty-friend.ts';
 import { lineContact, seedFriend } from '../support/sandbox-http.ts';
 
 let stack: Stack;
@@ -23,11 +24,7 @@ after(async () => {
 const send = (events: WebhookEvent[]) => sendLineWebhook({ url: `${stack.url}/webhooks/line`, channelSecret: stack.config.lineChannelSecret!, events });
 
 test('many events continue as new; redeliveries of events applied in an earlier run are still ignored', async () => {
-  const userId = newLineUserId();
-  await seedFriend(stack.line.url, { userId, displayName: 'Chatty' });
-  const t0 = Date.now() - 100_000;
-  const events = [followEvent(userId, { timestamp: t0 }), ...Array.from({ length: 14 }, (_, i) => textMessageEvent(userId, `message ${i}`, { timestamp: t0 + 1000 * (i + 1) }))];
-  for (const event of events) assert.equal((await send([event])).status, 200);
+  const { userId, events } = await chattyFriend(stack.line.url, send, { displayName: 'Chatty' });
   const handle = stack.client.workflow.getHandle(friendWorkflowId(stack.config.lineChannelId, userId));
   await eventually(async () => ((await handle.query(friendStateQuery)).applied >= events.length ? true : undefined), { timeoutMs: 60_000, what: 'all events applied' });
 

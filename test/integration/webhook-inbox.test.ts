@@ -10,6 +10,7 @@ import type { FriendTarget } from '../../src/temporal/friend-client.ts';
 import { friendWorkflowId, inboxShardOf, inboxWorkflowId } from '../../src/temporal/ids.ts';
 import { friendStateQuery } from '../../workflows/friend.ts';
 import { inboxEventsSignal, inboxStateQuery, inboxWorkflow, type InboxState } from '../../workflows/inbox.ts';
+import { chattyFriend } from '../support/chatty-friend.ts';
 import { inboxContents } from '../support/inbox.ts';
 import { contactsWith, lineContact, seedFriend } from '../support/sandbox-http.ts';
 import { eventually, startStack, type Stack } from '../support/stack.ts';
@@ -78,11 +79,7 @@ test('a burst of follows goes to Temporal in a few signals and each friend gets 
 
 test('an inbox continues as new, carries its figures, ends when idle, and the next event starts it again', async () => {
   // One friend, many events sent one after another: one signal each, so the inbox's history grows.
-  const userId = newLineUserId();
-  await seedFriend(stack.line.url, { userId, displayName: 'Talkative' });
-  const t0 = Date.now() - 60_000;
-  const events = [followEvent(userId, { timestamp: t0 }), ...Array.from({ length: 14 }, (_, i) => textMessageEvent(userId, `hello ${i}`, { timestamp: t0 + 1000 * (i + 1) }))];
-  for (const event of events) assert.equal((await send([event])).status, 200);
+  const { userId, events } = await chattyFriend(stack.line.url, send, { displayName: 'Talkative' });
 
   const friend = stack.client.workflow.getHandle(friendWorkflowId(stack.config.lineChannelId, userId));
   await eventually(async () => ((await friend.query(friendStateQuery).catch(() => undefined))?.applied === events.length ? true : undefined), {
