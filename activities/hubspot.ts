@@ -52,13 +52,17 @@ export function createHubspotActivities({ hubspot, timeZone }: HubspotActivityDe
     return { written, failed };
   }
 
-  /** New contacts in one batch create: a contact created meanwhile (409 on line_user_id) fails only its input. */
+  /**
+   * New contacts in one batch create. Every input carries its own objectWriteTraceId (the friend's LINE
+   * user ID, unique in a batch): only then does HubSpot answer per input (207) instead of failing the
+   * whole batch on one conflict, so a contact created meanwhile fails only its own input.
+   */
   async function createContacts(writes: ContactWrite[]): Promise<ContactWriteResult> {
     if (writes.length === 0) return { written: [], failed: [] };
     let response;
     try {
       response = await hubspot.crm.contacts.batchApi.create({
-        inputs: writes.map((w) => ({ properties: { ...w.properties, line_user_id: w.userId }, associations: [] })),
+        inputs: writes.map((w) => ({ properties: { ...w.properties, line_user_id: w.userId }, associations: [], objectWriteTraceId: w.userId })),
       });
     } catch (error) {
       throw hubspotFailure(error, { operation: `batch create of ${writes.length} contacts`, timeZone });
@@ -101,6 +105,28 @@ export function createHubspotActivities({ hubspot, timeZone }: HubspotActivityDe
       for (const result of response.results) {
         const userId = result.properties.line_user_id;
         if (userId) found[userId] = { id: result.id, properties: result.properties };
+      }
+      return found;
+    },
+
+    /** Contacts by e-mail (unique), one batch read: finds the contacts that hold friends' dummy e-mails. Keys are lower-cased. */
+    async readContactsByEmail(emails: string[]): Promise<Record<string, ExistingContact>> {
+      if (emails.length === 0) return {};
+      let response;
+      try {
+        response = await hubspot.crm.contacts.batchApi.read({
+          inputs: emails.map((id) => ({ id })),
+          idProperty: 'email',
+          properties: CONTACT_READ_PROPERTIES,
+          propertiesWithHistory: [],
+        });
+      } catch (error) {
+        throw hubspotFailure(error, { operation: `batch read of ${emails.length} contacts by e-mail`, timeZone });
+      }
+      const found: Record<string, ExistingContact> = {};
+      for (const result of response.results) {
+        const email = result.properties.email;
+        if (email) found[email.toLowerCase()] = { id: result.id, properties: result.properties };
       }
       return found;
     },

@@ -3,7 +3,8 @@ import type { messagingApi } from '@line/bot-sdk';
 import { activityInfo, cancellationSignal, heartbeat } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import type { LineProfile } from '../src/contact/types.ts';
-import { FailureType, httpStatusOf, lineFailure } from './vendor-errors.ts';
+import { FailureType } from '../src/contracts.ts';
+import { httpStatusOf, lineFailure } from './vendor-errors.ts';
 
 export interface LineActivityDeps {
   line: messagingApi.MessagingApiClient;
@@ -20,6 +21,8 @@ export interface FollowerPage {
 export interface LineProfileBatch {
   profiles: Record<string, LineProfile | null>;
   rejected: Record<string, string>;
+  /** when the reads ended: the observation time of a HubSpot-side enrichment */
+  readAt: number;
 }
 
 /** Profile reads of one batch that run at once: well under LINE's 2,000 requests/s, enough to keep HubSpot busy. */
@@ -49,7 +52,7 @@ export function createLineActivities({ line }: LineActivityDeps) {
      */
     async readLineProfiles(userIds: string[], concurrency: number = PROFILE_READ_CONCURRENCY): Promise<LineProfileBatch> {
       if (userIds.length > PROFILE_BATCH_LIMIT) {
-        throw ApplicationFailure.create({ message: `readLineProfiles takes at most ${PROFILE_BATCH_LIMIT} user IDs, got ${userIds.length}`, type: 'InvalidArgument', nonRetryable: true });
+        throw ApplicationFailure.create({ message: `readLineProfiles takes at most ${PROFILE_BATCH_LIMIT} user IDs, got ${userIds.length}`, type: FailureType.InvalidArgument, nonRetryable: true });
       }
       const done = resumedBatch(activityInfo().heartbeatDetails);
       const todo = userIds.filter((id) => !(id in done.profiles) && !(id in done.rejected));
@@ -80,7 +83,7 @@ export function createLineActivities({ line }: LineActivityDeps) {
         if (id in done.rejected) rejected[id] = done.rejected[id]!;
         else profiles[id] = done.profiles[id] ?? null;
       }
-      return { profiles, rejected };
+      return { profiles, rejected, readAt: Date.now() };
     },
 
     /** One page of follower IDs (verified and premium accounts only). */
@@ -103,7 +106,7 @@ export function createLineActivities({ line }: LineActivityDeps) {
 }
 
 /** The progress a previous attempt heartbeated, or a fresh start. */
-function resumedBatch(details: unknown): LineProfileBatch {
+function resumedBatch(details: unknown): Omit<LineProfileBatch, 'readAt'> {
   const d = details as Partial<LineProfileBatch> | undefined;
   return {
     profiles: d && typeof d.profiles === 'object' && d.profiles !== null ? { ...d.profiles } : {},

@@ -1,19 +1,8 @@
 // The one place where LINE and HubSpot errors become Temporal retry decisions.
 import { ApplicationFailure } from '@temporalio/common';
+import { FailureType } from '../src/contracts.ts';
 
-export const FailureType = {
-  HubspotRateLimited: 'HubspotRateLimited',
-  HubspotDailyLimit: 'HubspotDailyLimit',
-  HubspotUnavailable: 'HubspotUnavailable',
-  HubspotRejected: 'HubspotRejected',
-  HubspotConflict: 'HubspotConflict',
-  HubspotNotFound: 'HubspotNotFound',
-  LineRateLimited: 'LineRateLimited',
-  LineUnavailable: 'LineUnavailable',
-  LineRejected: 'LineRejected',
-  LineAccountNotAllowed: 'LineAccountNotAllowed',
-  Network: 'NetworkError',
-} as const;
+export { FailureType };
 
 interface HttpErrorShape {
   status: number;

@@ -37,7 +37,6 @@ const HELP = `usage: npm run bench:import -- --scenario throughput|scale [option
   --hubspot-per-10s N    throughput: the sandbox's burst limit and HUBSPOT_REQUESTS_PER_10S (default 100)
   --worker-per-10s N     throughput: HUBSPOT_REQUESTS_PER_10S of the worker if it should differ from
                          the sandbox's limit (to measure other pacing rates against the same limit)
-  --batch-concurrency N  batches of a page in flight (default: the workflow's, 10)
   --sample-runs N        runs whose history is analysed for "where time goes" (default: all for
                          throughput, 40 for scale)
   --timeout S            give up after S seconds (default 900 throughput, 7200 scale)
@@ -49,7 +48,6 @@ const { values: flags } = parseArgs({
     friends: { type: 'string' },
     'hubspot-per-10s': { type: 'string', default: '100' },
     'worker-per-10s': { type: 'string' },
-    'batch-concurrency': { type: 'string' },
     'sample-runs': { type: 'string' },
     timeout: { type: 'string' },
     'worker-heap-mb': { type: 'string' },
@@ -63,7 +61,6 @@ if (flags.help || (flags.scenario !== 'throughput' && flags.scenario !== 'scale'
 const scenario = flags.scenario as 'throughput' | 'scale';
 const friends = Number(flags.friends ?? (scenario === 'throughput' ? 20_000 : 1_000_000));
 const perTenSeconds = scenario === 'throughput' ? Number(flags['hubspot-per-10s']) : 0;
-const batchConcurrency = flags['batch-concurrency'] ? Number(flags['batch-concurrency']) : undefined;
 const timeoutMs = Number(flags.timeout ?? (scenario === 'throughput' ? 900 : 7200)) * 1000;
 const sampleRuns = flags['sample-runs'] ? Number(flags['sample-runs']) : scenario === 'throughput' ? Number.POSITIVE_INFINITY : 40;
 
@@ -326,7 +323,7 @@ try {
 
   const rssSamples: Array<{ t: number; rssMb: number }> = [];
   const importStarted = Date.now();
-  const handle = await startImport(client, { channelId: CHANNEL, taskQueue: TASK_QUEUE, timeZone: 'UTC', ...(batchConcurrency ? { batchConcurrency } : {}) });
+  const handle = await startImport(client, { channelId: CHANNEL, taskQueue: TASK_QUEUE, timeZone: 'UTC' });
   log(`import ${handle.importId} started`);
   let status: ImportStatus | undefined;
   let lastLog = 0;

@@ -35,15 +35,8 @@ export interface Config {
   hubspotClientSecret: string | undefined;
   hubspotRequestsPer10s: number;
   syncDateTimeZone: string;
-  /** a friend's workflow ends after this long without events (idle friends cost nothing) */
-  friendIdleSeconds: number;
-  /** webhook inbox workflows per channel (LINE events wait there until handed to friends' workflows) */
+  /** contact writers (inbox workflows) per channel; a friend always maps to the same one */
   lineInboxShards: number;
-  /**
-   * friend events a channel's inboxes hand to friends' workflows per second, at most (0: no limit);
-   * by default half of HubSpot's request rate, since a new friend costs two HubSpot requests
-   */
-  lineHandOverPerSecond: number;
   adminToken: string | undefined;
   publicUrl: string | undefined;
   /** Fastify trustProxy: true (X-Forwarded-* from any hop), false, a hop count, or trusted addresses */
@@ -85,8 +78,18 @@ function numeric(env: Env, name: string, fallback: number, min: number, max: num
   return value;
 }
 
-/** A new friend costs HubSpot two requests (a read, then a create): hand over half the request rate. */
-const HUBSPOT_REQUESTS_PER_FRIEND_EVENT = 2;
+/** Variables earlier releases read, and why they mean nothing now. */
+const RETIRED: Record<string, string> = {
+  LINE_HANDOVER_PER_SECOND: 'events are no longer handed to per-friend workflows: they are applied in batches, and HUBSPOT_REQUESTS_PER_10S alone paces HubSpot',
+  FRIEND_IDLE_SECONDS: 'there are no per-friend workflows any more: a contact writer ends after 15 idle minutes by itself',
+};
+
+/** One line per retired variable that is still set (the process says it once at start and goes on). */
+export function retiredVariables(env: Env = process.env): string[] {
+  return Object.entries(RETIRED)
+    .filter(([name]) => text(env, name) !== undefined)
+    .map(([name, why]) => `${name} is set but no longer used (${why}); remove it`);
+}
 
 function origin(env: Env, name: string, fallback: string): string {
   const raw = text(env, name, fallback);
@@ -170,9 +173,7 @@ export function loadConfig(env: Env = process.env): Config {
     hubspotClientSecret: secret(env, 'HUBSPOT_CLIENT_SECRET', 8),
     hubspotRequestsPer10s,
     syncDateTimeZone: timeZone(env, 'SYNC_DATE_TIME_ZONE'),
-    friendIdleSeconds: numeric(env, 'FRIEND_IDLE_SECONDS', 900, 1, 7 * 24 * 3600),
     lineInboxShards: numeric(env, 'LINE_INBOX_SHARDS', 1, 1, 64),
-    lineHandOverPerSecond: numeric(env, 'LINE_HANDOVER_PER_SECOND', hubspotRequestsPer10s / 10 / HUBSPOT_REQUESTS_PER_FRIEND_EVENT, 0, 100_000, { decimals: true }),
     adminToken: secret(env, 'ADMIN_TOKEN', 16),
     publicUrl: text(env, 'PUBLIC_URL') === undefined ? undefined : origin(env, 'PUBLIC_URL', 'https://example.com'),
     trustProxy: proxyTrust(env, 'TRUST_PROXY'),
@@ -202,7 +203,9 @@ export function requireFor(config: Config, role: 'server' | 'worker'): void {
 /** Runs a process entry: a ConfigError becomes one line on stderr and exit code 2. */
 export function configOrExit(load: () => Config): Config {
   try {
-    return load();
+    const config = load();
+    for (const line of retiredVariables()) process.stderr.write(`configuration warning: ${line}\n`);
+    return config;
   } catch (error) {
     if (error instanceof ConfigError) {
       process.stderr.write(`configuration error: ${error.message}\n`);

@@ -53,7 +53,6 @@ export async function startWorker(config: Config, options: { log?: Log; workflow
   const workers = await createSyncWorkers({
     connection,
     temporal: client,
-    handOverPerSecond: config.lineHandOverPerSecond / config.lineInboxShards,
     namespace: target.namespace,
     taskQueue: config.taskQueue,
     line,

@@ -1,44 +1,37 @@
-// One import of a channel's existing friends: pages of follower IDs from LINE, batches of 100
-// through the contact rules into HubSpot, continue-as-new after every page so history stays
-// bounded however many friends there are. HubSpot requests are the bottleneck (rate-limited on
-// their own task queue), so several batches of a page run at once to keep that queue full.
+// One import of a channel's existing friends: pages of follower IDs from LINE, each handed to the
+// channel's contact writers (workflows/inbox.ts), which apply them on the same batched road as live
+// events (after them, in HubSpot's budget) and report back per page. One page ahead is always with
+// the writers, so they never wait for the next; the import continues as new after every page, so its
+// history stays bounded however many friends there are.
 import {
   ActivityFailure,
-  allHandlersFinished,
   ApplicationFailure,
+  CancellationScope,
   condition,
   defineQuery,
   getExternalWorkflowHandle,
   isCancellation,
   log,
   makeContinueAsNewFunc,
-  proxyActivities,
   setCurrentDetails,
   setHandler,
-  sleep,
   upsertMemo,
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
-import type { ContactWrite, FollowerPage, HubspotActivities, LineActivities } from '../activities/index.ts';
-import { decideContact } from '../src/contact/index.ts';
-import type { ContactDecision, ExistingContact } from '../src/contact/types.ts';
-import { friendWorkflowId, hubspotTaskQueue } from '../src/temporal/ids.ts';
+import type { FollowerPage } from '../activities/index.ts';
+import { FailureType, importCancelledSignal, importRowsAppliedSignal, type ImportRowsApplied } from '../src/contracts.ts';
+import { inboxWorkflowId } from '../src/temporal/ids.ts';
 import { LineImportId } from '../src/temporal/search-attributes.ts';
-import { friendObservedSignal, reapplyFollowStateSignal } from './signals.ts';
+import { failureTypeOf, reasonOf } from './failures.ts';
+import { followerPageActivities, inboxActivities } from './options.ts';
 
 export type ImportState = 'running' | 'completed' | 'failed' | 'canceled';
 
-/** Tunables of one import (all optional; the defaults are what LINE and HubSpot allow). */
+/** Tunables of one import (all optional; the defaults are what LINE allows). Batching is the writers' (workflows/inbox.ts). */
 export interface ImportOptions {
   /** follower IDs per LINE page, 1–1000 (default 1000, LINE's maximum) */
   pageSize?: number;
-  /** friends per HubSpot batch read and upsert, 1–100 (default 100, HubSpot's maximum) */
-  batchSize?: number;
-  /** batches of a page in flight at once (default 10: a whole page) */
-  batchConcurrency?: number;
-  /** LINE profile reads at once within one batch (default 16) */
-  profileConcurrency?: number;
 }
 
 export interface ImportFailure {
@@ -85,79 +78,39 @@ export interface ImportProgress extends ImportCounts {
 export interface ImportWorkflowInput extends ImportOptions {
   channelId: string;
   timeZone: string;
-  /** default: `<this workflow's task queue>-hubspot` */
-  hubspotTaskQueue?: string;
+  /** the workers' task queue (default: this workflow's) */
+  taskQueue?: string;
+  /** the channel's writer shards (LINE_INBOX_SHARDS; default 1) */
+  shards?: number;
   /** the state a previous run handed over through continue-as-new */
   carried?: ImportCarry;
 }
 
-/** What one run hands the next: counters, the next page's cursor and the page read ahead. */
+/** A page with the writers: which shards got rows, and which of them have reported. */
+export interface PageInFlight {
+  page: number;
+  friends: number;
+  shards: number[];
+  reported: ImportRowsApplied[];
+}
+
+/** What one run hands the next: counters, the page the writers are on (submitted ahead), the next cursor. */
 export interface ImportCarry {
   progress: ImportProgress;
-  /** continuation token of the next page */
-  cursor: string;
-  /** the next page, already read while the previous one was written */
-  prefetched?: FollowerPage;
+  /** the page submitted ahead, being applied */
+  inFlight?: PageInFlight;
+  /** continuation token of the page after it */
+  cursor?: string;
 }
 
 export const importProgressQuery = defineQuery<ImportProgress>('importProgress');
 
 export const MAX_FAILURES_LISTED = 100;
-/** Upsert attempts for inputs HubSpot rejected in a 207 answer before they count as failed. */
-export const WRITE_ATTEMPTS = 3;
-const WRITE_RETRY_DELAY_MS = 1000;
 
-const DEFAULTS = { pageSize: 1000, batchSize: 100, batchConcurrency: 10, profileConcurrency: 16 } as const;
-
-const LINE_RETRY = { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute' } as const;
-const followerPages = proxyActivities<LineActivities>({ startToCloseTimeout: '1 minute', retry: LINE_RETRY });
-const profileReads = proxyActivities<LineActivities>({
-  startToCloseTimeout: '2 minutes',
-  // A profile batch heartbeats every read: a dead worker is noticed in seconds, and the retry resumes.
-  heartbeatTimeout: '15 seconds',
-  retry: LINE_RETRY,
-});
-
-function hubspotActivities(taskQueue: string) {
-  return proxyActivities<HubspotActivities>({
-    taskQueue,
-    startToCloseTimeout: '30 seconds',
-    // Rate limits and outages can last long: keep trying, with waits HubSpot dictates (nextRetryDelay).
-    retry: { initialInterval: '2 seconds', backoffCoefficient: 2, maximumInterval: '5 minutes' },
-  });
-}
-
-const chunk = <T>(items: T[], size: number): T[][] => Array.from({ length: Math.ceil(items.length / size) }, (_, i) => items.slice(i * size, (i + 1) * size));
-
-/** Runs `work` over `items`, at most `limit` at a time (deterministic: workflow promises only). */
-async function inPool<T>(items: T[], limit: number, work: (item: T, index: number) => Promise<void>): Promise<void> {
-  let next = 0;
-  const lane = async () => {
-    while (next < items.length) {
-      const index = next++;
-      await work(items[index]!, index);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, lane));
-}
+const DEFAULT_PAGE_SIZE = 1000;
 
 const clamp = (value: number | undefined, fallback: number, min: number, max: number) =>
   value === undefined || !Number.isFinite(value) ? fallback : Math.min(max, Math.max(min, Math.trunc(value)));
-
-/** The root cause's message: the vendor's words rather than "Activity task failed". */
-function reasonOf(error: unknown): string {
-  let current = error as Error | undefined;
-  while (current instanceof ActivityFailure && current.cause) current = current.cause;
-  return current?.message ?? String(error);
-}
-
-/** A non-retryable HubSpot rejection of one whole batch (400): its inputs fail, the import goes on. */
-function isBatchRejection(error: unknown): boolean {
-  const cause = (error as ActivityFailure)?.cause;
-  if (!(error instanceof ActivityFailure) || !(cause instanceof ApplicationFailure) || cause.type !== 'HubspotRejected') return false;
-  const status = (cause.details?.[0] as { status?: number } | undefined)?.status;
-  return status === 400;
-}
 
 export function describeProgress(p: ImportProgress): string {
   const counts = `${p.friendsSeen} friends seen: ${p.created} created, ${p.updated} updated, ${p.unchanged} unchanged, ${p.skipped} skipped, ${p.failed} failed`;
@@ -201,162 +154,78 @@ export function newImportProgress(importId: string, channelId: string, startedAt
 export async function importWorkflow(input: ImportWorkflowInput): Promise<ImportProgress> {
   const info = workflowInfo();
   const { channelId, timeZone } = input;
-  const pageSize = clamp(input.pageSize, DEFAULTS.pageSize, 1, 1000);
-  const batchSize = clamp(input.batchSize, DEFAULTS.batchSize, 1, 100);
-  const batchConcurrency = clamp(input.batchConcurrency, DEFAULTS.batchConcurrency, 1, 50);
-  const profileConcurrency = clamp(input.profileConcurrency, DEFAULTS.profileConcurrency, 1, 100);
-  const hubspot = hubspotActivities(input.hubspotTaskQueue ?? hubspotTaskQueue(info.taskQueue));
+  const pageSize = clamp(input.pageSize, DEFAULT_PAGE_SIZE, 1, 1000);
+  const shards = clamp(input.shards, 1, 1, 64);
+  const target = { channelId, taskQueue: input.taskQueue ?? info.taskQueue, timeZone };
+  const pagesApi = followerPageActivities();
+  const { submitImportRows } = inboxActivities();
 
   const progress: ImportProgress = input.carried
     ? { ...input.carried.progress, failures: [...input.carried.progress.failures] }
     : newImportProgress(info.firstExecutionRunId, channelId, new Date().toISOString());
   if (!input.carried) upsertSearchAttributes([{ key: LineImportId, value: progress.importId }]);
 
-  // Friends whose workflows are applying a follow state while this run (one page) imports.
-  const observed = new Set<string>();
-  setHandler(friendObservedSignal, ({ userId }) => {
-    observed.add(userId);
+  const inFlight: PageInFlight[] = input.carried?.inFlight ? [{ ...input.carried.inFlight, reported: [...input.carried.inFlight.reported] }] : [];
+  setHandler(importRowsAppliedSignal, (applied) => {
+    if (applied.importId !== progress.importId) return;
+    const page = inFlight.find((p) => p.page === applied.page);
+    // A report sent twice (a writer's hand-off retried) counts once.
+    if (!page || page.reported.some((r) => r.shard === applied.shard)) return;
+    page.reported.push(applied);
   });
   setHandler(importProgressQuery, () => ({ ...progress, failures: [...progress.failures] }));
 
-  const fail = (userId: string, reason: string) => {
-    progress.failed++;
-    if (progress.failures.length < MAX_FAILURES_LISTED) progress.failures.push({ userId, reason });
-  };
   const show = () => setCurrentDetails(describeProgress(progress));
 
-  /**
-   * After a write that held an observed friend, that friend re-applies its latest follow state:
-   * the friend may have read the contact before this write and written before it landed.
-   */
-  const askToReapply = async (userIds: string[]) => {
-    const targets = userIds.filter((id) => observed.has(id));
-    await Promise.all(
-      targets.map((userId) =>
-        getExternalWorkflowHandle(friendWorkflowId(channelId, userId))
-          .signal(reapplyFollowStateSignal, { reason: `import ${progress.importId} wrote the contact` })
-          .catch(() => {
-            // The friend's workflow has ended: its last state was written before this import read the contact.
-          }),
-      ),
-    );
-  };
-
-  /** Counts a decision that writes nothing. */
-  const countUnwritten = (userId: string, decision: Extract<ContactDecision, { action: 'none' }>) => {
-    if (decision.reason === 'not-a-friend') progress.skipped++;
-    else if (decision.reason === 'invalid-line-user-id') fail(userId, `LINE listed an invalid user ID: ${userId}`);
-    else progress.unchanged++;
-  };
-
-  /**
-   * Writes a batch's decisions: new contacts by batch create, changes by batch update (by record ID), so a
-   * contact someone else created meanwhile (a webhook, a LINE Login) is never overwritten with import values.
-   * Inputs HubSpot refuses (207: e.g. 409 on line_user_id, a contact deleted meanwhile) are read again and
-   * decided again, a few times, then counted as failed with HubSpot's reason.
-   */
-  const write = async (decisions: Map<string, ContactDecision>, decideAgain: (userIds: string[]) => Promise<Map<string, ContactDecision>>, label: string) => {
-    let pending = decisions;
-    for (let attempt = 1; pending.size > 0; attempt++) {
-      const creates: ContactWrite[] = [];
-      const updates: ContactWrite[] = [];
-      for (const [userId, decision] of pending) {
-        if (decision.action === 'create') creates.push({ userId, properties: decision.properties });
-        else if (decision.action === 'update') updates.push({ userId, contactId: decision.contactId, properties: decision.properties });
-        else countUnwritten(userId, decision);
-      }
-      const again = attempt > 1 ? ` (attempt ${attempt})` : '';
-      let results;
-      try {
-        results = await Promise.all([
-          creates.length ? hubspot.createContacts.executeWithOptions({ summary: `${label}: create ${creates.length} contacts${again}` }, [creates]) : { written: [], failed: [] },
-          updates.length ? hubspot.updateContacts.executeWithOptions({ summary: `${label}: update ${updates.length} contacts${again}` }, [updates]) : { written: [], failed: [] },
-        ]);
-      } catch (error) {
-        if (!isBatchRejection(error)) throw error;
-        for (const w of [...creates, ...updates]) fail(w.userId, reasonOf(error));
-        return;
-      }
-      const failed = results.flatMap((r) => r.failed);
-      for (const written of results.flatMap((r) => r.written)) {
-        // Counted from the rules' decision: HubSpot's `new` flag lies when a retried request already created it.
-        if (pending.get(written.userId)?.action === 'create') progress.created++;
-        else progress.updated++;
-      }
-      await askToReapply([...creates, ...updates].map((w) => w.userId));
-      if (failed.length === 0) return;
-      if (attempt >= WRITE_ATTEMPTS) {
-        for (const f of failed) fail(f.userId, f.reason);
-        return;
-      }
-      log.warn('HubSpot refused some contacts of a batch; reading and deciding them again', { label, failed: failed.length, attempt, reason: failed[0]?.reason });
-      await sleep(WRITE_RETRY_DELAY_MS * 2 ** (attempt - 1));
-      pending = await decideAgain(failed.map((f) => f.userId));
-    }
-  };
-
-  const importBatch = async (userIds: string[], page: FollowerPage, label: string) => {
-    // Profiles (LINE) and contacts (HubSpot) do not depend on each other: read them at the same time.
-    const [{ profiles, rejected }, contacts] = await Promise.all([
-      profileReads.readLineProfiles.executeWithOptions({ summary: `${label}: read ${userIds.length} LINE profiles` }, [userIds, profileConcurrency]),
-      hubspot.readContactsByLineUserId.executeWithOptions({ summary: `${label}: read contacts by line_user_id` }, [userIds]),
-    ]);
-    const decide = (userId: string, known: Record<string, ExistingContact>): ContactDecision =>
-      decideContact({
-        userId,
-        observation: { kind: 'import', observedAt: page.readAt },
-        profile: profiles[userId] ?? null,
-        existing: known[userId] ?? null,
-        now: Date.now(),
-        timeZone,
-      });
-    const decisions = new Map<string, ContactDecision>();
-    for (const userId of userIds) {
-      const refusal = rejected[userId];
-      if (refusal !== undefined) {
-        fail(userId, refusal);
-        continue;
-      }
-      decisions.set(userId, decide(userId, contacts));
-    }
-    const decideAgain = async (again: string[]) => {
-      const fresh = await hubspot.readContactsByLineUserId.executeWithOptions({ summary: `${label}: read ${again.length} refused contacts again` }, [again]);
-      return new Map(again.map((userId) => [userId, decide(userId, fresh)]));
-    };
-    await write(decisions, decideAgain, label);
+  /** Reads a page and hands its friends to the writers. */
+  const submit = async (cursor: string | undefined, pageNumber: number): Promise<{ page: FollowerPage; inFlight: PageInFlight }> => {
+    const page = await pagesApi.readFollowerPage.executeWithOptions({ summary: `read follower page ${pageNumber}` }, [cursor, pageSize]);
+    progress.friendsSeen += page.userIds.length;
+    const sent = page.userIds.length
+      ? await submitImportRows.executeWithOptions({ summary: `hand ${page.userIds.length} friends of page ${pageNumber} to the contact writers` }, [
+          target,
+          shards,
+          { importId: progress.importId, importWorkflowId: info.workflowId, page: pageNumber, readAt: page.readAt, userIds: page.userIds },
+        ])
+      : [];
+    const pending: PageInFlight = { page: pageNumber, friends: page.userIds.length, shards: sent, reported: [] };
+    inFlight.push(pending);
     show();
+    return { page, inFlight: pending };
   };
 
   try {
     show();
-    const cursor = input.carried?.cursor;
-    const page =
-      input.carried?.prefetched ??
-      (await followerPages.readFollowerPage.executeWithOptions({ summary: `read follower page ${progress.page}` }, [cursor, pageSize]));
-    progress.friendsSeen += page.userIds.length;
+    // This run's page: already with the writers (submitted by the previous run), or read now (the first run).
+    let current = inFlight[0];
+    let nextCursor = input.carried?.cursor;
+    if (!current) {
+      const first = await submit(undefined, progress.page);
+      current = first.inFlight;
+      nextCursor = first.page.next;
+    }
+    // The page after this one goes to the writers now, so they never run dry between pages.
+    const ahead = nextCursor !== undefined ? await submit(nextCursor, progress.page + 1) : undefined;
+
+    const page = current;
+    await condition(() => page.shards.every((shard) => page.reported.some((r) => r.shard === shard)));
+    for (const report of page.reported) {
+      progress.created += report.counts.created;
+      progress.updated += report.counts.updated;
+      progress.unchanged += report.counts.unchanged;
+      progress.skipped += report.counts.skipped;
+      progress.failed += report.counts.failed;
+      for (const f of report.failures) if (progress.failures.length < MAX_FAILURES_LISTED) progress.failures.push(f);
+    }
+    progress.pages++;
     show();
 
-    // Read the next page while this one is written: the next run starts writing at once.
-    const nextPage = page.next
-      ? followerPages.readFollowerPage
-          .executeWithOptions({ summary: `read follower page ${progress.page + 1} (ahead)` }, [page.next, pageSize])
-          .then((value) => ({ value }), (error: unknown) => ({ error }))
-      : undefined;
-
-    const batches = chunk(page.userIds, batchSize);
-    await inPool(batches, batchConcurrency, (batch, i) => importBatch(batch, page, `page ${progress.page} batch ${i + 1}/${batches.length}`));
-
-    progress.pages++;
-    const ahead = nextPage ? await nextPage : undefined;
-    if (ahead && 'error' in ahead) throw ahead.error;
-    if (page.next) {
+    if (ahead) {
       const carried: ImportCarry = {
-        progress: { ...progress, cursor: page.next, page: progress.page + 1 },
-        cursor: page.next,
-        ...(ahead ? { prefetched: ahead.value } : {}),
+        progress: { ...progress, cursor: nextCursor ?? null, page: progress.page + 1 },
+        inFlight: ahead.inFlight,
+        ...(ahead.page.next ? { cursor: ahead.page.next } : {}),
       };
-      // Signals of friends still being handled belong to this run's page; none may be dropped.
-      await condition(allHandlersFinished);
       // The next run keeps the import's search attributes (LineImportId, …) and saved progress explicitly.
       const next = makeContinueAsNewFunc<typeof importWorkflow>({
         memo: { ...workflowInfo().memo, ...memoOf(carried.progress) },
@@ -376,17 +245,24 @@ export async function importWorkflow(input: ImportWorkflowInput): Promise<Import
       progress.finishedAt = new Date().toISOString();
       upsertMemo(memoOf(progress));
       show();
+      // The writers drop this import's rows that still wait.
+      await CancellationScope.nonCancellable(() =>
+        Promise.all(
+          Array.from({ length: shards }, (_, shard) =>
+            getExternalWorkflowHandle(inboxWorkflowId(channelId, shard))
+              .signal(importCancelledSignal, { importId: progress.importId })
+              .catch(() => {}),
+          ),
+        ),
+      );
       throw error;
     }
-    if (error instanceof ActivityFailure || error instanceof ApplicationFailure) {
-      progress.state = 'failed';
-      progress.message = reasonOf(error);
-      progress.finishedAt = new Date().toISOString();
-      upsertMemo(memoOf(progress));
-      show();
-      const type = error instanceof ActivityFailure && error.cause instanceof ApplicationFailure ? error.cause.type : undefined;
-      throw ApplicationFailure.create({ message: progress.message, type: type ?? 'ImportFailed', nonRetryable: true, details: [memoOf(progress).progress] });
-    }
-    throw error;
+    if (!(error instanceof ActivityFailure || error instanceof ApplicationFailure)) throw error;
+    progress.state = 'failed';
+    progress.message = reasonOf(error);
+    progress.finishedAt = new Date().toISOString();
+    upsertMemo(memoOf(progress));
+    show();
+    throw ApplicationFailure.create({ message: progress.message, type: failureTypeOf(error) ?? FailureType.ImportFailed, nonRetryable: true, details: [memoOf(progress).progress] });
   }
 }

@@ -1,134 +1,292 @@
-// A channel's webhook inbox (one of LINE_INBOX_SHARDS): the webhook's durable hand-off point.
-//
-// The webhook answers LINE as soon as Temporal holds its events; one signal carries every event that
-// arrived while the previous signal to this shard was in flight (group commit), so the ack costs one
-// history write per batch instead of one workflow start per event. This workflow then hands the
-// events, in the order received, to each friend's own workflow, which applies them one at a time and
-// each event ID once.
-import { allHandlersFinished, condition, continueAsNew, defineQuery, defineSignal, log, proxyActivities, setCurrentDetails, setHandler, workflowInfo } from '@temporalio/workflow';
-import type { HandOverResult, InboxActivities, InboxItem } from '../activities/inbox.ts';
-import type { FriendTarget } from '../src/temporal/friend-client.ts';
-
-export type { InboxItem };
-
-/** One webhook signal: its events, and where friends' workflows run (the sender's current settings, so a change applies at once). */
-export interface InboxBatch {
-  target: FriendTarget;
-  items: InboxItem[];
-}
+// A channel's contact writer (one of LINE_INBOX_SHARDS; a friend always maps to the same one): the one
+// writer of its friends' HubSpot contacts, for every producer. Webhook events, verified e-mails and
+// HubSpot enrichments arrive by signal (the producers' group commit), an import's rows a page at a
+// time. The writer folds them into batches across friends (live events first, import rows after) and
+// runs each batch as a child workflow (workflows/contact-batch.ts), never two batches holding the same
+// friend at once: one writer per friend, per-friend order, each event ID applied once.
+import {
+  allHandlersFinished,
+  condition,
+  continueAsNew,
+  executeChild,
+  getExternalWorkflowHandle,
+  log,
+  ParentClosePolicy,
+  setCurrentDetails,
+  setHandler,
+  workflowInfo,
+} from '@temporalio/workflow';
+import { DEFAULT_BATCH_POLICY, nextDispatch, type BatchPolicy } from '../src/batching/policy.ts';
+import { WriterQueue, type BatchFriend, type WriterQueueSnapshot } from '../src/batching/queue.ts';
+import {
+  friendStatusQuery,
+  importCancelledSignal,
+  importRowsAppliedSignal,
+  importRowsSignal,
+  inboxEventsSignal,
+  inboxStateQuery,
+  type AppliedEvent,
+  type ContactTarget,
+  type FriendStatus,
+  type ImportRowOutcome,
+  type ImportRowsApplied,
+  type InboxState,
+} from '../src/contracts.ts';
+import { hubspotTaskQueue } from '../src/temporal/ids.ts';
+import { LineChannelId, LineUserId, SyncKind } from '../src/temporal/search-attributes.ts';
+import { contactBatchWorkflow, type ContactBatchResult } from './contact-batch.ts';
 
 export interface InboxWorkflowInput {
   channelId: string;
   shard: number;
-  /** where friends' workflows run, and their settings (each batch brings the sender's current ones) */
-  target: FriendTarget;
-  /** events received but not yet handed over, carried across continue-as-new */
-  backlog?: InboxItem[];
-  received?: number;
-  delivered?: number;
-  refused?: number;
-  /** the largest backlog carried into continue-as-new (default 5,000 events, well under a payload's 2 MB) */
-  maxCarriedBacklog?: number;
-  /** hand-overs made without the pace so far, because the history had to continue as new */
-  unpacedHandOvers?: number;
+  /** where batches run and how dates are written (each signal brings the sender's current one) */
+  target: ContactTarget;
+  /** batch sizes and timing (default DEFAULT_BATCH_POLICY) */
+  policy?: Partial<BatchPolicy>;
+  /** how long without work before the writer ends (the next event starts it again) */
+  idleMs?: number;
+  /** what a previous run handed over through continue-as-new */
+  carried?: InboxCarry;
 }
 
-export interface InboxState {
-  channelId: string;
-  shard: number;
-  /** events waiting to be handed over (including those being handed over now) */
-  backlog: number;
-  received: number;
-  delivered: number;
-  refused: number;
-  /** the last refusals Temporal gave for good, with why */
-  recentRefusals: HandOverResult['refused'];
-  /** hand-overs made without the pace, so that a history grown too long with a backlog too large to carry could continue as new */
-  unpacedHandOvers: number;
+/** An import page's rows in this shard, until all are applied and reported. */
+interface PageAccount {
+  importId: string;
+  importWorkflowId: string;
+  page: number;
+  outstanding: number;
+  counts: Record<ImportRowOutcome, number>;
+  failures: Array<{ userId: string; reason: string }>;
 }
 
-export const inboxEventsSignal = defineSignal<[InboxBatch]>('inboxEvents');
-export const inboxStateQuery = defineQuery<InboxState>('inboxState');
+interface FriendMemory {
+  applied: number;
+  failed: number;
+  recent: AppliedEvent[];
+}
 
-/** Events per hand-over activity. */
-export const HAND_OVER_BATCH = 200;
-/** A backlog larger than this is not carried into continue-as-new (its input would grow too large); it drains first. */
-const MAX_CARRIED_BACKLOG = 5000;
+export interface InboxCarry {
+  queue: WriterQueueSnapshot;
+  pages: PageAccount[];
+  friends: Array<[string, FriendMemory]>;
+  counters: { received: number; applied: number; failed: number; duplicatesIgnored: number; batches: number };
+  recentFailures: InboxState['recentFailures'];
+}
+
 const DEFAULT_IDLE_MS = 15 * 60 * 1000;
+/** Friends whose last events the writer remembers for the friendStatus query. */
+const REMEMBERED_FRIENDS = 2000;
+/** Of those, carried into the next run. */
+const CARRIED_FRIENDS = 300;
+const RECENT_PER_FRIEND = 10;
+/** A queue longer than this is not carried into continue-as-new (the input must stay well under 2 MB): it drains first. */
+const MAX_CARRIED_WORK = 5000;
+/** Failures listed in an import page's report, at most. */
+const PAGE_FAILURES_LISTED = 20;
 
-const { handOverFriendEvents } = proxyActivities<InboxActivities>({
-  // Paced by LINE_HANDOVER_PER_SECOND, a hand-over may take minutes; a lost worker shows in the heartbeats.
-  startToCloseTimeout: '1 hour',
-  heartbeatTimeout: '30 seconds',
-  // Temporal itself unreachable or overloaded: keep trying; the events are safe in this history.
-  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '30 seconds' },
-});
+const emptyCounts = (): Record<ImportRowOutcome, number> => ({ created: 0, updated: 0, unchanged: 0, skipped: 0, failed: 0 });
 
 export async function inboxWorkflow(input: InboxWorkflowInput): Promise<InboxState> {
   const { channelId, shard } = input;
+  const info = workflowInfo();
+  const policy: BatchPolicy = { ...DEFAULT_BATCH_POLICY, ...input.policy };
   let target = input.target;
-  const backlog: InboxItem[] = [...(input.backlog ?? [])];
-  let received = input.received ?? 0;
-  let delivered = input.delivered ?? 0;
-  let refused = input.refused ?? 0;
-  let handingOver = 0;
-  let unpacedHandOvers = input.unpacedHandOvers ?? 0;
-  const maxCarried = input.maxCarriedBacklog ?? MAX_CARRIED_BACKLOG;
-  const recentRefusals: HandOverResult['refused'] = [];
+  const queue = new WriterQueue(input.carried?.queue);
+  const pages = new Map<string, PageAccount>((input.carried?.pages ?? []).map((p) => [`${p.importId}/${p.page}`, p]));
+  const friends = new Map<string, FriendMemory>(input.carried?.friends ?? []);
+  const counters = { received: 0, applied: 0, failed: 0, duplicatesIgnored: 0, batches: 0, ...input.carried?.counters };
+  const recentFailures: InboxState['recentFailures'] = [...(input.carried?.recentFailures ?? [])];
+  const busy = new Set<string>();
+  let inFlight = 0;
+  let lastDispatchAt = 0;
+  /** bumped by every signal and every finished batch: the main loop looks again */
+  let changes = 0;
+  const reports: Array<Promise<void>> = [];
+
   const state = (): InboxState => ({
     channelId,
     shard,
-    backlog: backlog.length + handingOver,
-    received,
-    delivered,
-    refused,
-    recentRefusals: [...recentRefusals],
-    unpacedHandOvers,
+    backlog: queue.liveEvents + [...busy].length,
+    importBacklog: queue.importRows,
+    batchesInFlight: inFlight,
+    ...counters,
+    recentFailures: [...recentFailures],
   });
 
   setHandler(inboxEventsSignal, (batch) => {
-    backlog.push(...batch.items);
-    received += batch.items.length;
     target = batch.target;
+    for (const item of batch.items) {
+      if (queue.addEvent(item, Date.now())) counters.received++;
+      else {
+        counters.duplicatesIgnored++;
+        log.info('duplicate friend event ignored', { eventId: item.event.eventId, redelivery: item.event.redelivery });
+      }
+    }
+    changes++;
+  });
+  setHandler(importRowsSignal, (rows) => {
+    const key = `${rows.importId}/${rows.page}`;
+    const added = queue.addImportRows(rows);
+    const account = pages.get(key) ?? { importId: rows.importId, importWorkflowId: rows.importWorkflowId, page: rows.page, outstanding: 0, counts: emptyCounts(), failures: [] };
+    account.outstanding += added;
+    pages.set(key, account);
+    // A page re-sent after everything was applied (a retried hand-off): report it again at once.
+    if (account.outstanding === 0) report(account);
+    changes++;
+  });
+  setHandler(importCancelledSignal, ({ importId }) => {
+    const dropped = queue.dropImport(importId);
+    for (const [key, account] of pages) if (account.importId === importId) pages.delete(key);
+    log.info('import cancelled: its waiting rows are dropped', { importId, dropped });
+    changes++;
   });
   setHandler(inboxStateQuery, state);
+  setHandler(friendStatusQuery, (userId): FriendStatus | null => {
+    const memory = friends.get(userId);
+    const pending = queue.pendingOf(userId) + (busy.has(userId) ? 1 : 0);
+    if (!memory && pending === 0) return null;
+    return { userId, pending, applied: memory?.applied ?? 0, failed: memory?.failed ?? 0, recent: [...(memory?.recent ?? [])] };
+  });
 
-  setCurrentDetails(`LINE webhook inbox ${shard} of channel ${channelId}: waiting for events`);
-  for (;;) {
-    // Idle as long as a friend's workflow (FRIEND_IDLE_SECONDS, as the latest batch says); the next event starts it again.
-    if (!(await condition(() => backlog.length > 0, target.idleMs ?? DEFAULT_IDLE_MS))) {
-      await condition(allHandlersFinished);
-      if (backlog.length === 0) break;
-    }
-    // The history must continue as new before it reaches Temporal's limits, but a backlog too large to
-    // carry must shrink first: then the pace gives way (events are never dropped to keep it).
-    const unpaced = workflowInfo().continueAsNewSuggested && backlog.length > maxCarried;
-    if (unpaced) unpacedHandOvers++;
-    const batch = backlog.splice(0, HAND_OVER_BATCH);
-    handingOver = batch.length;
-    const friends = new Set(batch.map((item) => item.userId)).size;
-    setCurrentDetails(
-      `handing ${batch.length} events to ${friends} friends' workflows${unpaced ? ' without the pace (the history must continue as new)' : ''} (${backlog.length} more waiting); delivered ${delivered} so far`,
+  function report(account: PageAccount): void {
+    pages.delete(`${account.importId}/${account.page}`);
+    const applied: ImportRowsApplied = { importId: account.importId, page: account.page, shard, counts: account.counts, failures: account.failures };
+    reports.push(
+      getExternalWorkflowHandle(account.importWorkflowId)
+        .signal(importRowsAppliedSignal, applied)
+        .catch(() => log.warn('the import is gone: its page report is dropped', { importId: account.importId, page: account.page })),
     );
-    const result = await handOverFriendEvents.executeWithOptions({ summary: `hand ${batch.length} LINE events to ${friends} friends' workflows${unpaced ? ', unpaced' : ''}` }, [
-      target,
-      batch,
-      { paced: !unpaced },
-    ]);
-    handingOver = 0;
-    delivered += result.delivered;
-    refused += result.refused.length;
-    if (result.refused.length) {
-      log.error('LINE events Temporal refused for good', { refused: result.refused });
-      recentRefusals.push(...result.refused);
-      recentRefusals.splice(0, Math.max(0, recentRefusals.length - 20));
-    }
-    setCurrentDetails(`delivered ${delivered} of ${received} events to friends' workflows; ${backlog.length} waiting${refused ? `; ${refused} refused by Temporal (see the query inboxState)` : ''}`);
-
-    if (workflowInfo().continueAsNewSuggested && backlog.length <= maxCarried) {
-      await condition(allHandlersFinished);
-      await continueAsNew<typeof inboxWorkflow>({ ...input, target, backlog, received, delivered, refused, unpacedHandOvers });
-    }
   }
-  return state();
+
+  const remember = (userId: string, events: AppliedEvent[], failedEvents: number) => {
+    const memory = friends.get(userId) ?? { applied: 0, failed: 0, recent: [] };
+    friends.delete(userId);
+    memory.applied += events.length - failedEvents;
+    memory.failed += failedEvents;
+    memory.recent = [...memory.recent, ...events].slice(-RECENT_PER_FRIEND);
+    friends.set(userId, memory);
+    if (friends.size > REMEMBERED_FRIENDS) friends.delete(friends.keys().next().value as string);
+  };
+
+  const record = (batchWorkflowId: string, result: ContactBatchResult) => {
+    for (const friend of result.friends) {
+      const events = friend.events.map((e) => ({ ...e, batchWorkflowId }));
+      const failedEvents = events.filter((e) => e.outcome.startsWith('failed')).length;
+      counters.applied += events.length - failedEvents;
+      counters.failed += failedEvents;
+      remember(friend.userId, events, failedEvents);
+      for (const e of events.filter((x) => x.outcome.startsWith('failed'))) {
+        recentFailures.push({ userId: friend.userId, eventId: e.eventId, reason: e.outcome });
+        log.error('friend event could not be applied', { userId: friend.userId, eventId: e.eventId, outcome: e.outcome });
+      }
+      for (const row of friend.imports) {
+        const account = pages.get(`${row.importId}/${row.page}`);
+        if (!account) continue; // its import was cancelled meanwhile
+        account.counts[row.outcome]++;
+        if (row.outcome === 'failed' && account.failures.length < PAGE_FAILURES_LISTED) account.failures.push({ userId: friend.userId, reason: row.reason ?? 'unknown' });
+        if (--account.outstanding <= 0) report(account);
+      }
+    }
+    recentFailures.splice(0, Math.max(0, recentFailures.length - 20));
+  };
+
+  const runBatch = async (batch: BatchFriend[]) => {
+    counters.batches++;
+    const workflowId = `line-batch/${channelId}/${shard}/${info.firstExecutionRunId.slice(0, 8)}-${counters.batches}`;
+    const events = batch.reduce((n, f) => n + f.events.length + f.imports.length, 0);
+    try {
+      const result = await executeChild(contactBatchWorkflow, {
+        workflowId,
+        args: [{ channelId, timeZone: target.timeZone, hubspotTaskQueue: hubspotTaskQueue(target.taskQueue), friends: batch }],
+        taskQueue: target.taskQueue,
+        // A writer that continues as new waits for its batches; one terminated leaves them to finish.
+        parentClosePolicy: ParentClosePolicy.ABANDON,
+        typedSearchAttributes: [
+          { key: LineChannelId, value: channelId },
+          { key: LineUserId, value: batch.map((f) => f.userId) },
+          { key: SyncKind, value: 'batch' },
+        ],
+        staticSummary: `${events} LINE events of ${batch.length} friends (channel ${channelId})`,
+      });
+      record(workflowId, result);
+    } catch (error) {
+      // Only a bug ends a batch this way (vendor failures are retried or recorded inside it): record it, go on.
+      const reason = `failed: batch ${workflowId} ended without a result: ${(error as Error).message}`;
+      record(workflowId, {
+        friends: batch.map((f) => ({
+          userId: f.userId,
+          events: f.events.map((e) => ({ eventId: e.eventId, kind: e.kind, timestamp: e.timestamp, outcome: reason })),
+          imports: f.imports.map((row) => ({ ...row, outcome: 'failed' as const, reason })),
+          failure: reason,
+        })),
+      });
+    } finally {
+      queue.done(batch);
+      for (const f of batch) busy.delete(f.userId);
+      inFlight--;
+      changes++;
+    }
+  };
+
+  const hasWork = () => queue.liveEvents > 0 || queue.importRows > 0 || inFlight > 0;
+  const show = () =>
+    setCurrentDetails(
+      `contact writer ${shard} of channel ${channelId}: ${queue.liveEvents} live events and ${queue.importRows} import rows waiting, ${inFlight} batches being written; applied ${counters.applied}, failed ${counters.failed}, duplicates ${counters.duplicatesIgnored}`,
+    );
+  const carry = (): InboxCarry => ({
+    queue: queue.snapshot(),
+    pages: [...pages.values()],
+    friends: [...friends].slice(-CARRIED_FRIENDS),
+    counters,
+    recentFailures,
+  });
+
+  show();
+  for (;;) {
+    // A new run when Temporal suggests it, once the batches in flight are done (their results belong to
+    // this run); a backlog too long to carry drains first.
+    const newRun = workflowInfo().continueAsNewSuggested && queue.liveEvents + queue.importRows <= MAX_CARRIED_WORK;
+    if (newRun && inFlight === 0) {
+      await Promise.all(reports);
+      await condition(allHandlersFinished);
+      await continueAsNew<typeof inboxWorkflow>({ ...input, target, carried: carry() });
+    }
+    const decision = newRun ? { dispatch: null } : nextDispatch(
+      {
+        now: Date.now(),
+        inFlight,
+        ...(() => {
+          const live = queue.readyLive(busy);
+          return { readyLive: live.friends, oldestLiveSince: live.oldestSince };
+        })(),
+        readyImport: queue.readyImportOnly(busy),
+        lastDispatchAt,
+      },
+      policy,
+    );
+    if (decision.dispatch) {
+      const batch = queue.take(policy.maxFriends, busy, { withImports: true });
+      if (batch.length > 0) {
+        for (const f of batch) busy.add(f.userId);
+        inFlight++;
+        lastDispatchAt = Date.now();
+        void runBatch(batch);
+        show();
+        continue;
+      }
+    }
+    if (!hasWork()) {
+      show();
+      if (!(await condition(() => hasWork() || workflowInfo().continueAsNewSuggested, input.idleMs ?? DEFAULT_IDLE_MS))) {
+        await Promise.all(reports);
+        await condition(allHandlersFinished);
+        if (!hasWork()) return state();
+      }
+      continue;
+    }
+    const seen = changes;
+    const wakeAt = 'wakeAt' in decision ? decision.wakeAt : undefined;
+    if (wakeAt !== undefined) await condition(() => changes !== seen, Math.max(1, wakeAt - Date.now()));
+    else await condition(() => changes !== seen);
+  }
 }

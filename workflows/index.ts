@@ -1,3 +1,3 @@
-export { friendWorkflow, friendEventSignal, friendStateQuery } from './friend.ts';
-export { importWorkflow, importProgressQuery } from './import.ts';
-export { inboxWorkflow, inboxEventsSignal, inboxStateQuery } from './inbox.ts';
+export { inboxWorkflow } from './inbox.ts';
+export { contactBatchWorkflow } from './contact-batch.ts';
+export { importWorkflow } from './import.ts';

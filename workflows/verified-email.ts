@@ -2,11 +2,13 @@
 // friend's workflow (its single writer). Each round re-reads HubSpot and takes ONE step — merge,
 // create or update — so a crash, a retried request or a concurrent change anywhere between two
 // steps only means the next round sees the new state and carries on from there.
-import { ActivityFailure, ApplicationFailure, log, type ActivityInterfaceFor } from '@temporalio/workflow';
+import { ApplicationFailure, log, type ActivityInterfaceFor } from '@temporalio/workflow';
 import type { HubspotActivities, LineActivities } from '../activities/index.ts';
 import { decideContact, describeDecision } from '../src/contact/rules.ts';
 import type { ExistingContact, Observation } from '../src/contact/types.ts';
 import { isEmailAddress, isMissing, normalizeEmail } from '../src/contact/values.ts';
+import { FailureType } from '../src/contracts.ts';
+import { failureTypeOf } from './failures.ts';
 
 /** Rounds before giving up: a merge and a write need 3; the rest absorb conflicts with concurrent writers. */
 export const VERIFIED_EMAIL_ROUNDS = 6;
@@ -19,10 +21,6 @@ export interface VerifiedEmailContext {
   hubspot: ActivityInterfaceFor<HubspotActivities>;
 }
 
-function failureType(error: unknown): string | undefined {
-  if (error instanceof ActivityFailure && error.cause instanceof ApplicationFailure) return error.cause.type ?? undefined;
-  return undefined;
-}
 
 /** Applies one verified e-mail; returns a one-line outcome (no e-mail addresses in it). */
 export async function applyVerifiedEmail({ userId, email: rawEmail, timeZone, line, hubspot }: VerifiedEmailContext): Promise<string> {
@@ -69,13 +67,13 @@ export async function applyVerifiedEmail({ userId, email: rawEmail, timeZone, li
     try {
       await write();
     } catch (error) {
-      const type = failureType(error);
-      if (type === 'HubspotConflict') {
+      const type = failureTypeOf(error);
+      if (type === FailureType.HubspotConflict) {
         // Someone took the e-mail or the LINE user ID meanwhile: look again.
         steps.push(`${step}: conflict, re-reading`);
         continue;
       }
-      if ((type === 'HubspotRejected' || type === 'HubspotNotFound') && refused !== step) {
+      if ((type === FailureType.HubspotRejected || type === FailureType.HubspotNotFound) && refused !== step) {
         refused = step;
         steps.push(`${step}: refused, re-reading`);
         continue;
@@ -88,7 +86,7 @@ export async function applyVerifiedEmail({ userId, email: rawEmail, timeZone, li
   }
   throw ApplicationFailure.create({
     message: `the verified e-mail of ${userId} did not settle after ${VERIFIED_EMAIL_ROUNDS} rounds: ${steps.join('; ')}`,
-    type: 'VerifiedEmailUnsettled',
+    type: FailureType.VerifiedEmailUnsettled,
     nonRetryable: true,
   });
 }

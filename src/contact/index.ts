@@ -3,3 +3,4 @@
 export type * from './types.ts';
 export * from './values.ts';
 export * from './rules.ts';
+export * from './fold.ts';

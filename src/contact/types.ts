@@ -1,8 +1,11 @@
 // Types of the contact rules (product.md sections 1–5). Pure data; imported by workflow code.
 
-import type { CreatedVia, LineFollow } from '../hubspot/properties.ts';
-
-export type { CreatedVia, LineFollow };
+/** `line_created_via`: how the contact first became a LINE contact. */
+export const CREATED_VIA = ['FOLLOW', 'UNBLOCK', 'REPLY', 'IMPORT', 'LOGIN', 'HUBSPOT'] as const;
+export type CreatedVia = (typeof CREATED_VIA)[number];
+/** `line_follow`: following (YES) or blocked (NO). */
+export const FOLLOW_STATES = ['YES', 'NO'] as const;
+export type LineFollow = (typeof FOLLOW_STATES)[number];
 
 /** A LINE profile as the Messaging API returns it (GET /v2/bot/profile/{userId}). */
 export interface LineProfile {

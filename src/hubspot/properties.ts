@@ -2,10 +2,9 @@
 
 export const LINE_PROPERTY_GROUP = { name: 'line', label: 'LINE', displayOrder: -1 } as const;
 
-export const CREATED_VIA = ['FOLLOW', 'UNBLOCK', 'REPLY', 'IMPORT', 'LOGIN', 'HUBSPOT'] as const;
-export type CreatedVia = (typeof CREATED_VIA)[number];
-export const FOLLOW_STATES = ['YES', 'NO'] as const;
-export type LineFollow = (typeof FOLLOW_STATES)[number];
+import { CREATED_VIA, FOLLOW_STATES, type CreatedVia, type LineFollow } from '../contact/types.ts';
+
+export { CREATED_VIA, FOLLOW_STATES, type CreatedVia, type LineFollow };
 
 export interface PropertyDefinition {
   name: string;

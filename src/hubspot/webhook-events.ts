@@ -7,7 +7,7 @@
 // every way a contact gets a LINE user ID — by hand, CSV import, API, form — with the value in
 // the payload. Creation events are acknowledged and ignored: reading every new contact of the
 // portal just to find the few with a LINE user ID would spend HubSpot's rate limit for nothing.
-import type { FriendEvent } from '../../workflows/friend.ts';
+import type { FriendEvent } from '../contracts.ts';
 import { isLineUserId } from '../contact/values.ts';
 
 export const LINE_USER_ID_PROPERTY = 'line_user_id';

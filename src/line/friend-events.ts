@@ -1,5 +1,5 @@
 // Which webhook events concern a friend's contact, and in what form the friend workflow takes them.
-import type { FriendEvent } from '../../workflows/friend.ts';
+import type { FriendEvent } from '../contracts.ts';
 
 const FRIEND_EVENT_TYPES = new Set(['follow', 'unfollow', 'message']);
 const LINE_USER_ID = /^U[0-9a-f]{32}$/;

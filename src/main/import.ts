@@ -9,12 +9,11 @@ import { configOrExit, loadConfig } from '../config.ts';
 import { connectClient, targetOf } from '../temporal/connection.ts';
 import { getImportProgress, importTargetOf, startImport, type ImportStatus } from '../temporal/import-client.ts';
 
-const USAGE = `usage: npm run import -- [--wait] [--page-size N] [--batch-concurrency N]
+const USAGE = `usage: npm run import -- [--wait] [--page-size N]
 
 Starts an import of the LINE channel's existing friends into HubSpot, or joins the one running.
   --wait                 show progress until the import ends; exit 1 if it failed, 3 if canceled
   --page-size N          follower IDs per LINE page (1-1000, default 1000)
-  --batch-concurrency N  batches of 100 in flight at once (default 10)
 Environment: TEMPORAL_ADDRESS (default 127.0.0.1:7233), TEMPORAL_NAMESPACE, TEMPORAL_TASK_QUEUE,
 LINE_CHANNEL_ID, SYNC_DATE_TIME_ZONE (as for the worker).`;
 
@@ -28,7 +27,7 @@ function fail(message: string, code = 2): never {
 let args;
 try {
   args = parseArgs({
-    options: { wait: { type: 'boolean', default: false }, 'page-size': { type: 'string' }, 'batch-concurrency': { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+    options: { wait: { type: 'boolean', default: false }, 'page-size': { type: 'string' }, help: { type: 'boolean', short: 'h' } },
     strict: true,
   }).values;
 } catch (error) {
@@ -45,7 +44,6 @@ const whole = (name: string, value: string | undefined, max: number) => {
   return n;
 };
 const pageSize = whole('page-size', args['page-size'], 1000);
-const batchConcurrency = whole('batch-concurrency', args['batch-concurrency'], 50);
 
 const config = configOrExit(() => loadConfig());
 const address = config.temporalAddress ?? '127.0.0.1:7233';
@@ -58,7 +56,7 @@ try {
 }
 
 const target = importTargetOf(config);
-const started = await startImport(client, { ...target, ...(pageSize ? { pageSize } : {}), ...(batchConcurrency ? { batchConcurrency } : {}) });
+const started = await startImport(client, { ...target, ...(pageSize ? { pageSize } : {}) });
 log(
   `${started.alreadyRunning ? 'joined the import already running' : 'started an import'} of channel ${target.channelId}: ` +
     `importId ${started.importId} (workflow ${started.workflowId})`,

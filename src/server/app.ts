@@ -3,8 +3,7 @@ import Fastify, { type FastifyInstance, type FastifyPluginAsync, type FastifySer
 import type { Client } from '@temporalio/client';
 import type { Config } from '../config.ts';
 import { importTargetOf } from '../temporal/import-client.ts';
-import { friendTargetOf } from '../temporal/friend-client.ts';
-import { FriendEventInbox } from '../temporal/inbox-client.ts';
+import { contactTargetOf, FriendEventInbox } from '../temporal/inbox-client.ts';
 import { healthRoutes } from './routes/health.ts';
 import { importRoutes } from './routes/imports.ts';
 import { lineWebhookRoutes } from './routes/line-webhook.ts';
@@ -29,17 +28,15 @@ export const syncService: FastifyPluginAsync<AppOptions> = async (app, { config,
   await app.register(healthRoutes, { temporal });
   // Operator endpoints exist only with a configured admin token.
   if (config.adminToken) await app.register(importRoutes, { temporal, adminToken: config.adminToken, target: importTargetOf(config) });
-  const friendTarget = friendTargetOf(config);
-  if (config.lineChannelSecret) {
-    const inbox = new FriendEventInbox(temporal, friendTarget, { shards: config.lineInboxShards });
-    await app.register(lineWebhookRoutes, { inbox, channelSecret: config.lineChannelSecret });
-  }
+  // Every producer hands its events to the same contact writers, through one group commit.
+  const inbox = new FriendEventInbox(temporal, contactTargetOf(config), { shards: config.lineInboxShards });
+  if (config.lineChannelSecret) await app.register(lineWebhookRoutes, { inbox, channelSecret: config.lineChannelSecret });
   if (config.lineLoginChannelId) {
     const login = createLineLoginClient({ baseUrl: config.lineApiBaseUrl, channelId: config.lineLoginChannelId });
-    await app.register(idTokenRoutes, { temporal, login, ...friendTarget });
+    await app.register(idTokenRoutes, { inbox, login });
   }
   if (config.hubspotClientSecret) {
-    await app.register(hubspotWebhookRoutes, { temporal, clientSecret: config.hubspotClientSecret, publicUrl: config.publicUrl, ...friendTarget });
+    await app.register(hubspotWebhookRoutes, { inbox, clientSecret: config.hubspotClientSecret, publicUrl: config.publicUrl });
   }
 };
 

@@ -4,7 +4,7 @@ import { mkdirSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { dirname } from 'node:path';
 import { Connection } from '@temporalio/client';
-import { SEARCH_ATTRIBUTES } from './search-attributes.ts';
+import { CLI_TYPE_NAME, SEARCH_ATTRIBUTE_VALUE_LIMIT, SEARCH_ATTRIBUTES } from './search-attributes.ts';
 
 export interface DevServerOptions {
   cliPath: string;
@@ -54,7 +54,8 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
   // One partition per task queue, so a task-queue rate limit is exact rather than split four ways.
   args.push('--dynamic-config-value', 'matching.numTaskqueueReadPartitions=1', '--dynamic-config-value', 'matching.numTaskqueueWritePartitions=1');
   for (const [key, value] of Object.entries(options.dynamicConfig ?? {})) args.push('--dynamic-config-value', `${key}=${JSON.stringify(value)}`);
-  if (options.registerSearchAttributes !== false) for (const key of SEARCH_ATTRIBUTES) args.push('--search-attribute', `${key.name}=Keyword`);
+  args.push('--dynamic-config-value', `limit.searchAttributesSizeOfValue=${SEARCH_ATTRIBUTE_VALUE_LIMIT}`);
+  if (options.registerSearchAttributes !== false) for (const key of SEARCH_ATTRIBUTES) args.push('--search-attribute', `${key.name}=${CLI_TYPE_NAME[key.type]}`);
   if (options.uiPort) args.push('--ui-ip', host, '--ui-port', String(options.uiPort));
   else args.push('--headless');
   if (options.dbFile) {
@@ -127,7 +128,14 @@ export async function startDownloadedDevServer(options: Omit<DevServerOptions, '
       ...(options.uiPort ? { ui: true, uiPort: options.uiPort } : {}),
       ...(options.dbFile ? { dbFilename: options.dbFile } : {}),
       searchAttributes: [...SEARCH_ATTRIBUTES],
-      extraArgs: ['--dynamic-config-value', 'matching.numTaskqueueReadPartitions=1', '--dynamic-config-value', 'matching.numTaskqueueWritePartitions=1'],
+      extraArgs: [
+        '--dynamic-config-value',
+        'matching.numTaskqueueReadPartitions=1',
+        '--dynamic-config-value',
+        'matching.numTaskqueueWritePartitions=1',
+        '--dynamic-config-value',
+        `limit.searchAttributesSizeOfValue=${SEARCH_ATTRIBUTE_VALUE_LIMIT}`,
+      ],
     },
   });
   return {

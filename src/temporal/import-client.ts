@@ -20,6 +20,8 @@ export interface ImportTarget {
   taskQueue: string;
   /** SYNC_DATE_TIME_ZONE: the calendar of `line_id_sync_date` */
   timeZone: string;
+  /** LINE_INBOX_SHARDS: the channel's contact writers (default 1) */
+  shards?: number;
 }
 
 export type StartImportOptions = ImportTarget & ImportOptions;
@@ -61,6 +63,7 @@ export const importTargetOf = (config: Config): ImportTarget => ({
   channelId: config.lineChannelId,
   taskQueue: config.taskQueue,
   timeZone: config.syncDateTimeZone,
+  shards: config.lineInboxShards,
 });
 
 /** Workflow run IDs are UUIDs; anything else is not an import ID (and never reaches a visibility query). */
@@ -72,14 +75,14 @@ export const isImportId = (value: string): boolean => IMPORT_ID.test(value);
  * (workflow ID conflict policy USE_EXISTING: two concurrent starts make one import).
  */
 export async function startImport(client: Client, options: StartImportOptions): Promise<StartedImport> {
-  const { channelId, taskQueue, timeZone, ...tunables } = options;
+  const { channelId, taskQueue, timeZone, shards, ...tunables } = options;
   const workflowId = importWorkflowId(channelId);
   // Tells our start from an existing run USE_EXISTING handed back (the SDK does not expose `started`).
   const startRequest = randomUUID();
   const handle = await client.workflow.start(importWorkflow, {
     workflowId,
     taskQueue,
-    args: [{ channelId, timeZone, ...tunables }],
+    args: [{ channelId, timeZone, taskQueue, ...(shards ? { shards } : {}), ...tunables }],
     workflowIdConflictPolicy: 'USE_EXISTING',
     memo: { startRequest },
     typedSearchAttributes: [
@@ -88,7 +91,7 @@ export async function startImport(client: Client, options: StartImportOptions): 
     ],
     staticSummary: `Import of existing LINE friends (channel ${channelId})`,
     staticDetails:
-      'Pages through the LINE follower IDs (1,000 a page), reads profiles, and creates or updates HubSpot contacts in batches of 100. ' +
+      "Pages through the LINE follower IDs (1,000 a page) and hands each page to the channel's contact writers (line-inbox/…), which apply it on the same batched road as live events and report back. " +
       'Continues as new after every page; query `importProgress` or see the current details for the counters.',
   });
   const runId = handle.firstExecutionRunId;

@@ -1,15 +1,67 @@
-// The webhook's hand-over to Temporal: friend events into the channel's inbox workflows, group-committed.
+// Producers' hand-over to Temporal: friend events into the channel's contact writers (inbox workflows),
+// group-committed; an import's rows likewise.
 //
 // Starting a workflow per event costs the server far more than a signal to a running one, and a
 // signal can carry many events. Each inbox shard has at most one signal in flight; events that
 // arrive meanwhile wait and go together in the next one. At low rates an event goes alone at once;
 // at high rates batches grow by themselves, so the ack stays short while Temporal's work per event
 // falls. A webhook request is answered 200 only once the signal carrying its events returned.
+// (No workflow code is imported here: activities use this module too.)
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
-import { inboxEventsSignal, inboxWorkflow, type InboxItem } from '../../workflows/inbox.ts';
-import type { FriendTarget } from './friend-client.ts';
+import type { SignalDefinition } from '@temporalio/common';
+import type { Config } from '../config.ts';
+import { inboxEventsSignal, WorkflowType, type ContactTarget, type InboxItem } from '../contracts.ts';
 import { inboxShardOf, inboxWorkflowId } from './ids.ts';
 import { LineChannelId, SyncKind } from './search-attributes.ts';
+
+export const contactTargetOf = (config: Config): ContactTarget => ({
+  channelId: config.lineChannelId,
+  taskQueue: config.taskQueue,
+  timeZone: config.syncDateTimeZone,
+});
+
+/**
+ * A signal to a writer shard, starting it if it is not running. `running` remembers shards this
+ * process reached, which are signalled directly (the cheaper call) until one turns out to have ended.
+ */
+export async function signalInbox<Args extends unknown[]>(
+  client: Client,
+  target: ContactTarget,
+  shard: number,
+  signal: SignalDefinition<Args>,
+  args: Args,
+  running?: Set<string>,
+): Promise<void> {
+  const { channelId } = target;
+  const workflowId = inboxWorkflowId(channelId, shard);
+  if (running?.has(workflowId)) {
+    try {
+      await client.workflow.getHandle(workflowId).signal(signal, ...args);
+      return;
+    } catch (error) {
+      if (!(error instanceof WorkflowNotFoundError)) throw error;
+      // It ended when idle (or was terminated): start it again with this signal.
+      running.delete(workflowId);
+    }
+  }
+  const options = {
+    workflowId,
+    taskQueue: target.taskQueue,
+    args: [{ channelId, shard, target }],
+    signal,
+    signalArgs: args,
+    typedSearchAttributes: [
+      { key: LineChannelId, value: channelId },
+      { key: SyncKind, value: 'inbox' },
+    ],
+    staticSummary: `LINE contact writer ${shard} (channel ${channelId})`,
+    staticDetails:
+      "The one writer of its friends' HubSpot contacts: holds LINE webhook events, verified e-mails, HubSpot enrichments and import rows, and applies them in batches (child workflows line-batch/…, searchable by LineUserId). Query inboxState for its backlog, friendStatus for one friend.",
+  };
+  // By type name: this module must not import workflow code (activities use it).
+  await client.workflow.signalWithStart(WorkflowType.inbox, options as Parameters<typeof client.workflow.signalWithStart>[1]);
+  running?.add(workflowId);
+}
 
 export interface InboxOptions {
   /** inbox workflows per channel (LINE_INBOX_SHARDS) */
@@ -38,16 +90,15 @@ export interface DeliveryFailure {
 
 export class FriendEventInbox {
   readonly #client: Client;
-  readonly #target: FriendTarget;
+  readonly #target: ContactTarget;
   readonly #shards: Array<{ waiting: Waiting[]; sending: boolean; lastSentAt: number; timer: NodeJS.Timeout | undefined }>;
   readonly #maxBatch: number;
   readonly #minGapMs: number;
-  /** inboxes this process started or signalled: signalled directly until one turns out not to run */
   readonly #running = new Set<string>();
   /** the most events one signal has carried so far */
-  readonly stats = { largestBatch: 0 };
+  readonly stats = { largestBatch: 0, signals: 0 };
 
-  constructor(client: Client, target: FriendTarget, options: InboxOptions) {
+  constructor(client: Client, target: ContactTarget, options: InboxOptions) {
     this.#client = client;
     this.#target = target;
     this.#shards = Array.from({ length: Math.max(1, options.shards) }, () => ({ waiting: [], sending: false, lastSentAt: 0, timer: undefined }));
@@ -98,9 +149,10 @@ export class FriendEventInbox {
     const batch = state.waiting.splice(0, this.#maxBatch);
     state.sending = true;
     this.stats.largestBatch = Math.max(this.stats.largestBatch, batch.length);
+    this.stats.signals++;
     const deadline = Math.max(...batch.map((w) => w.deadline));
     void this.#client
-      .withDeadline(deadline, () => this.#signal(shard, batch.map((w) => w.item)))
+      .withDeadline(deadline, () => signalInbox(this.#client, this.#target, shard, inboxEventsSignal, [{ target: this.#target, items: batch.map((w) => w.item) }], this.#running))
       .then(
         () => batch.forEach((w) => w.resolve()),
         (error: unknown) => batch.forEach((w) => w.reject(error instanceof Error ? error : new Error(String(error)))),
@@ -109,36 +161,5 @@ export class FriendEventInbox {
         state.sending = false;
         this.#flush(shard);
       });
-  }
-
-  /** A signal to the running inbox (the cheaper call for the server); a signal-with-start when it is not running. */
-  async #signal(shard: number, items: InboxItem[]): Promise<void> {
-    const { channelId } = this.#target;
-    const workflowId = inboxWorkflowId(channelId, shard);
-    if (this.#running.has(workflowId)) {
-      try {
-        await this.#client.workflow.getHandle(workflowId).signal(inboxEventsSignal, { target: this.#target, items });
-        return;
-      } catch (error) {
-        if (!(error instanceof WorkflowNotFoundError)) throw error;
-        // It ended when idle (or was terminated): start it again with these events.
-        this.#running.delete(workflowId);
-      }
-    }
-    await this.#client.workflow.signalWithStart(inboxWorkflow, {
-      workflowId,
-      taskQueue: this.#target.taskQueue,
-      args: [{ channelId, shard, target: this.#target }],
-      signal: inboxEventsSignal,
-      signalArgs: [{ target: this.#target, items }],
-      typedSearchAttributes: [
-        { key: LineChannelId, value: channelId },
-        { key: SyncKind, value: 'inbox' },
-      ],
-      staticSummary: `LINE webhook inbox ${shard} (channel ${channelId})`,
-      staticDetails:
-        "Holds LINE webhook events from the moment the webhook answers LINE until each is in its friend's workflow (line-friend/…), in the order received. Query inboxState for its backlog.",
-    });
-    this.#running.add(workflowId);
   }
 }

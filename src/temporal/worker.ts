@@ -5,7 +5,7 @@ import { Worker, type NativeConnection, type WorkflowBundleOption } from '@tempo
 import type { Client as HubspotClient } from '@hubspot/api-client';
 import type { Client as TemporalClient } from '@temporalio/client';
 import type { messagingApi } from '@line/bot-sdk';
-import { createHubspotActivities, createInboxActivities, createLineActivities, createObserveActivities } from '../../activities/index.ts';
+import { createHubspotActivities, createInboxActivities, createLineActivities } from '../../activities/index.ts';
 import { hubspotTaskQueue } from './ids.ts';
 
 const require = createRequire(import.meta.url);
@@ -18,10 +18,8 @@ export function hubspotActivitiesPerSecond(requestsPer10s: number): number {
 
 export interface SyncWorkerOptions {
   connection: NativeConnection;
-  /** a client of the same namespace: the inbox hands events to friends' workflows with it */
+  /** a client of the same namespace: an import hands its rows to the contact writers with it */
   temporal: TemporalClient;
-  /** hand-overs per second of one inbox shard (0: no limit) */
-  handOverPerSecond?: number;
   namespace: string;
   taskQueue: string;
   line: messagingApi.MessagingApiClient;
@@ -30,8 +28,6 @@ export interface SyncWorkerOptions {
   hubspotRequestsPer10s: number;
   /** prebuilt workflow bundle (tests, benchmarks); default: bundle `workflows/` at start */
   workflowBundle?: WorkflowBundleOption;
-  /** extra activities (e.g. ones that need a Temporal client) */
-  extraActivities?: Record<string, (...args: never[]) => Promise<unknown>>;
 }
 
 export async function createSyncWorkers(options: SyncWorkerOptions): Promise<Worker[]> {
@@ -44,9 +40,7 @@ export async function createSyncWorkers(options: SyncWorkerOptions): Promise<Wor
     ...(options.workflowBundle ? { workflowBundle: options.workflowBundle } : { workflowsPath: WORKFLOWS_PATH }),
     activities: {
       ...lineActivities,
-      ...createObserveActivities({ readLineProfile: lineActivities.readLineProfile, temporal: options.temporal }),
-      ...createInboxActivities({ temporal: options.temporal, perSecond: options.handOverPerSecond ?? 0 }),
-      ...(options.extraActivities ?? {}),
+      ...createInboxActivities({ temporal: options.temporal }),
     },
     maxConcurrentActivityTaskExecutions: 100,
   });

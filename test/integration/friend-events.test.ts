@@ -2,16 +2,15 @@
 // dev server with the sandbox APIs over HTTP and correctly signed webhooks.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { WorkflowNotFoundError } from '@temporalio/client';
 import { syncDate } from '../../src/contact/values.ts';
-import { friendWorkflowId } from '../../src/temporal/ids.ts';
 import { LineChannelId, LineUserId } from '../../src/temporal/search-attributes.ts';
 import { asRedelivery, followEvent, groupSource, newLineGroupId, newLineUserId, otherEvent, sendLineWebhook, textMessageEvent, unfollowEvent } from '../../src/sandbox/line-webhook.ts';
 import type { WebhookEvent } from '../../src/line/webhook-events.ts';
-import { friendStateQuery } from '../../workflows/friend.ts';
 import { eventually, startStack, type Stack } from '../support/stack.ts';
 import { blockFriend, call, clearFaults, injectFaults, lineContact, sandboxStats, seedFriend, unblockFriend } from '../support/sandbox-http.ts';
 import { webhookEventValidator } from '../support/line-spec.ts';
+import { appliedEvents, batchesOf, friendStatus } from '../support/writer.ts';
+import type { ContactBatchResult } from '../../workflows/contact-batch.ts';
 
 let stack: Stack;
 const validateEvent = webhookEventValidator();
@@ -37,17 +36,11 @@ async function newFriend(name = 'テスト 太郎') {
   return userId;
 }
 
-/** Waits until the friend's workflow has applied `count` events, and returns its state. */
-async function applied(userId: string, count: number) {
-  const handle = stack.client.workflow.getHandle(friendWorkflowId(stack.config.lineChannelId, userId));
-  return eventually(
-    async () => {
-      const state = await handle.query(friendStateQuery);
-      return state.applied + state.failed >= count && state.pending === 0 ? state : undefined;
-    },
-    { what: `${count} applied events of ${userId}` },
-  );
-}
+const writer = () => ({ client: stack.client, channelId: stack.config.lineChannelId });
+/** Waits until the friend's contact writer has applied `count` events, and returns what it knows of the friend. */
+const applied = (userId: string, count: number, timeoutMs?: number) => appliedEvents(writer(), userId, count, timeoutMs);
+/** Nothing was queued or applied for the friend. */
+const untouched = async (userId: string) => assert.equal(await friendStatus(writer(), userId), null);
 
 describe('the LINE webhook endpoint', () => {
   test('a missing or wrong signature is refused with 401 and starts nothing', async () => {
@@ -56,7 +49,7 @@ describe('the LINE webhook endpoint', () => {
     assert.equal(missing.status, 401);
     const wrong = await sendLineWebhook({ url: `${stack.url}/webhooks/line`, channelSecret: 'not-the-channel-secret', events: [followEvent(userId)] });
     assert.equal(wrong.status, 401);
-    await assert.rejects(stack.client.workflow.getHandle(friendWorkflowId(stack.config.lineChannelId, userId)).describe(), WorkflowNotFoundError);
+    await untouched(userId);
   });
 
   test('malformed JSON with a valid signature is 400', async () => {
@@ -81,7 +74,7 @@ describe('the LINE webhook endpoint', () => {
     const future = { ...followEvent(newLineUserId()), type: 'someFutureType', brandNewField: { nested: true } } as unknown as WebhookEvent;
     const result = await sendLineWebhook({ url: `${stack.url}/webhooks/line`, channelSecret: stack.config.lineChannelSecret!, events: [postback, future] });
     assert.equal(result.status, 200);
-    await assert.rejects(stack.client.workflow.getHandle(friendWorkflowId(stack.config.lineChannelId, userId)).describe(), WorkflowNotFoundError);
+    await untouched(userId);
   });
 });
 
@@ -103,9 +96,16 @@ describe('friend events become HubSpot contacts', () => {
     assert.equal(p.line_created_via, 'FOLLOW');
     assert.equal(new Date(p.line_follow_changed_at!).getTime(), event.timestamp);
     assert.equal(Date.parse(`${p.line_id_sync_date}T00:00:00Z`), Number(syncDate(Date.now(), 'UTC')));
-    const description = await stack.client.workflow.getHandle(friendWorkflowId(stack.config.lineChannelId, userId)).describe();
-    assert.equal(description.typedSearchAttributes.get(LineUserId), userId, 'findable in the Temporal UI by LineUserId');
+    const [batch] = await eventually(async () => {
+      const found = await batchesOf(stack.client, userId);
+      return found.length ? found : undefined;
+    }, { what: 'the batch that wrote the friend, found by LineUserId' });
+    const description = await stack.client.workflow.getHandle(batch!.workflowId, batch!.runId).describe();
+    assert.ok(description.typedSearchAttributes.get(LineUserId)?.includes(userId), 'findable in the Temporal UI by LineUserId');
     assert.equal(description.typedSearchAttributes.get(LineChannelId), stack.config.lineChannelId);
+    const result = (await stack.client.workflow.getHandle(batch!.workflowId, batch!.runId).result()) as ContactBatchResult;
+    const mine = result.friends.find((f) => f.userId === userId);
+    assert.deepEqual(mine?.events.map((e) => [e.eventId, e.outcome]), [[event.webhookEventId, 'create FOLLOW contact']], "the batch's result says what was decided and written");
   });
 
   test('a redelivered event is applied once', async () => {
@@ -116,11 +116,9 @@ describe('friend events become HubSpot contacts', () => {
     const before = await sandboxStats<{ endpoints?: Record<string, number>; total?: number }>(stack.hubspot.url);
     assert.equal((await send([asRedelivery(event)])).status, 200);
     assert.equal((await send([asRedelivery(event)])).status, 200);
-    const handle = stack.client.workflow.getHandle(friendWorkflowId(stack.config.lineChannelId, userId));
-    const state = await eventually(async () => {
-      const s = await handle.query(friendStateQuery);
-      return s.duplicatesIgnored >= 2 ? s : undefined;
-    });
+    // The redeliveries are acknowledged and ignored: still one applied event, no HubSpot request.
+    await new Promise((r) => setTimeout(r, 1500));
+    const state = await applied(userId, 1);
     assert.equal(state.applied, 1);
     const after = await sandboxStats<{ total?: number }>(stack.hubspot.url);
     assert.equal(after.total, before.total, 'no HubSpot request for a redelivery');
@@ -190,7 +188,7 @@ describe('friend events become HubSpot contacts', () => {
     const userId = await newFriend();
     const result = await send([textMessageEvent(groupSource(newLineGroupId(), userId), 'hi all')]);
     assert.equal(result.status, 200);
-    await assert.rejects(stack.client.workflow.getHandle(friendWorkflowId(stack.config.lineChannelId, userId)).describe(), WorkflowNotFoundError);
+    await untouched(userId);
     assert.equal(await lineContact(stack.hubspot.url, userId), undefined);
   });
 
@@ -219,13 +217,10 @@ describe('failures on the way are retried until the contact is right', () => {
   test('a 429 storm from HubSpot and a run of 5xx end with the right contact', async () => {
     const userId = await newFriend();
     await injectFaults(stack.hubspot.url, { status: 429, count: 3, pathPrefix: '/crm/v3/objects/contacts/batch/read' });
-    await injectFaults(stack.hubspot.url, { status: 502, count: 3, pathPrefix: '/crm/v3/objects/contacts/batch/upsert' });
+    await injectFaults(stack.hubspot.url, { status: 502, count: 3, pathPrefix: '/crm/v3/objects/contacts/batch/create' });
     await injectFaults(stack.line.url, { status: 500, count: 2, pathPrefix: '/v2/bot/profile' });
     await send([followEvent(userId)]);
-    const state = await eventually(async () => {
-      const s = await stack.client.workflow.getHandle(friendWorkflowId(stack.config.lineChannelId, userId)).query(friendStateQuery);
-      return s.applied >= 1 ? s : undefined;
-    }, { timeoutMs: 90_000, what: 'the event applied after retries' });
+    const state = await applied(userId, 1, 90_000);
     assert.equal(state.failed, 0);
     const contact = await lineContact(stack.hubspot.url, userId);
     assert.equal(contact?.properties.line_follow, 'YES');

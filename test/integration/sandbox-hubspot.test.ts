@@ -514,6 +514,126 @@ describe('batch', () => {
     assert.equal(partial.status, 207);
     assert.equal(partial.body.errors[0].category, 'OBJECT_NOT_FOUND');
   });
+
+  const batchCreate = (inputs: Array<{ properties: Record<string, string>; objectWriteTraceId?: string }>) => raw('POST', '/crm/v3/objects/contacts/batch/create', { inputs });
+
+  test('batch create without trace IDs: one input conflicting on e-mail fails the whole batch with one 409, nothing is created', async () => {
+    const owner = await client.crm.contacts.basicApi.create({ properties: { email: 'taken@example.com' }, associations: [] });
+    const answer = await batchCreate([
+      { properties: { firstname: 'A', line_user_id: userId(60) } },
+      { properties: { email: 'TAKEN@example.com', line_user_id: userId(61) } },
+      { properties: { firstname: 'C', line_user_id: userId(62) } },
+    ]);
+    assert.equal(answer.status, 409);
+    assertHubspotError(answer.body, 'CONFLICT');
+    assert.equal(answer.body.message, `Contact already exists. Existing ID: ${owner.id}`);
+    assert.equal(answer.body.results, undefined, 'one error, not a batch answer');
+    assert.equal(controls.listContacts().total, 1, 'no input of the batch was created');
+
+    // Only the first conflict is named; the SDK throws it.
+    const lineOwner = await client.crm.contacts.basicApi.create({ properties: { line_user_id: userId(63) }, associations: [] });
+    const error = await failure(
+      client.crm.contacts.batchApi.create({
+        inputs: [
+          { properties: { line_user_id: userId(63) }, associations: [] },
+          { properties: { email: 'taken@example.com' }, associations: [] },
+        ],
+      }),
+    );
+    assert.equal(error.code, 409);
+    assertHubspotError(error.body, 'CONFLICT', new RegExp(`line_user_id .*Existing ID: ${lineOwner.id}$`));
+    assert.equal(controls.listContacts().total, 2);
+  });
+
+  test('batch create with unique trace IDs (multi-status): 207, the conflicting input fails alone, naming its trace ID; the others are created', async () => {
+    const owner = await client.crm.contacts.basicApi.create({ properties: { email: 'taken@example.com' }, associations: [] });
+    const answer = await batchCreate([
+      { properties: { firstname: 'A', line_user_id: userId(70) }, objectWriteTraceId: 'trace-a' },
+      { properties: { email: 'taken@example.com', line_user_id: userId(71) }, objectWriteTraceId: 'trace-b' },
+      { properties: { firstname: 'C', line_user_id: userId(72) }, objectWriteTraceId: 'trace-c' },
+    ]);
+    assert.equal(answer.status, 207);
+    assert.equal(answer.body.status, 'COMPLETE');
+    assert.equal(answer.body.numErrors, 1);
+    assert.deepEqual(answer.body.results.map((c: Json) => c.properties.line_user_id).sort(), [userId(70), userId(72)]);
+    const [error] = answer.body.errors;
+    assert.equal(error.status, 'error');
+    assert.equal(error.category, 'CONFLICT');
+    assert.equal(error.message, `Contact already exists. Existing ID: ${owner.id}`);
+    assert.deepEqual(error.context.objectWriteTraceId, ['trace-b']);
+    assert.equal(controls.listContacts().total, 3);
+    assert.equal(controls.listContacts({ property: 'line_user_id', value: userId(71) }).total, 0);
+
+    // The SDK hands the 207 back as a result with errors.
+    const viaSdk = await client.crm.contacts.batchApi.create({
+      inputs: [
+        { properties: { email: 'taken@example.com' }, associations: [], objectWriteTraceId: 'sdk-1' },
+        { properties: { line_user_id: userId(73) }, associations: [], objectWriteTraceId: 'sdk-2' },
+      ],
+    });
+    assert.equal(viaSdk.results.length, 1);
+    assert.equal((viaSdk as { numErrors?: number }).numErrors, 1);
+  });
+
+  test('batch create: two inputs with the same line_user_id — with trace IDs the first is created and the second fails; without, nothing is created', async () => {
+    const answer = await batchCreate([
+      { properties: { line_user_id: userId(80), firstname: 'First' }, objectWriteTraceId: 'first' },
+      { properties: { line_user_id: userId(80), firstname: 'Second' }, objectWriteTraceId: 'second' },
+    ]);
+    assert.equal(answer.status, 207);
+    assert.equal(answer.body.results.length, 1);
+    const [created] = answer.body.results;
+    assert.equal(created.properties.firstname, 'First');
+    assert.equal(answer.body.numErrors, 1);
+    const [error] = answer.body.errors;
+    assert.equal(error.category, 'CONFLICT');
+    assert.deepEqual(error.context.objectWriteTraceId, ['second']);
+    assert.match(error.message, new RegExp(`line_user_id .*Existing ID: ${created.id}$`));
+    assert.equal(controls.listContacts({ property: 'line_user_id', value: userId(80) }).total, 1);
+
+    const atomic = await batchCreate([
+      { properties: { line_user_id: userId(81), firstname: 'First' } },
+      { properties: { email: 'fine@example.com' } },
+      { properties: { line_user_id: userId(81), firstname: 'Second' } },
+    ]);
+    assert.equal(atomic.status, 409);
+    assertHubspotError(atomic.body, 'CONFLICT', /line_user_id/);
+    assert.equal(controls.listContacts().total, 1, 'nothing more was created');
+
+    const sameEmail = await batchCreate([{ properties: { email: 'same@example.com' } }, { properties: { email: 'SAME@example.com' } }]);
+    assert.equal(sameEmail.status, 409);
+    assertHubspotError(sameEmail.body, 'CONFLICT');
+    assert.equal(controls.listContacts().total, 1);
+  });
+
+  test('batch create with a duplicate or a missing trace ID is not multi-status: a conflict fails the whole batch with 409', async () => {
+    const owner = await client.crm.contacts.basicApi.create({ properties: { email: 'taken@example.com' }, associations: [] });
+    const duplicate = await batchCreate([
+      { properties: { line_user_id: userId(90) }, objectWriteTraceId: 'same' },
+      { properties: { email: 'taken@example.com' }, objectWriteTraceId: 'same' },
+      { properties: { line_user_id: userId(91) }, objectWriteTraceId: 'other' },
+    ]);
+    assert.equal(duplicate.status, 409);
+    assertHubspotError(duplicate.body, 'CONFLICT');
+    assert.equal(duplicate.body.message, `Contact already exists. Existing ID: ${owner.id}`);
+    assert.equal(controls.listContacts().total, 1);
+
+    const missing = await batchCreate([
+      { properties: { line_user_id: userId(92) }, objectWriteTraceId: 'one' },
+      { properties: { email: 'taken@example.com' } },
+    ]);
+    assert.equal(missing.status, 409);
+    assertHubspotError(missing.body, 'CONFLICT');
+    assert.equal(controls.listContacts().total, 1);
+
+    // Without any conflict such a batch is simply created.
+    const fine = await batchCreate([
+      { properties: { line_user_id: userId(93) }, objectWriteTraceId: 'same' },
+      { properties: { line_user_id: userId(94) }, objectWriteTraceId: 'same' },
+    ]);
+    assert.equal(fine.status, 201);
+    assert.equal(fine.body.results.length, 2);
+  });
 });
 
 // ---- search ----

@@ -16,7 +16,6 @@ export async function startChildWorker(config: Config): Promise<ChildProcess> {
     HUBSPOT_REQUESTS_PER_10S: String(config.hubspotRequestsPer10s),
     SYNC_DATE_TIME_ZONE: config.syncDateTimeZone,
     LINE_INBOX_SHARDS: String(config.lineInboxShards),
-    LINE_HANDOVER_PER_SECOND: String(config.lineHandOverPerSecond),
   };
   const child = spawn(process.execPath, ['--import', 'tsx', 'test/support/worker-process.ts'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';

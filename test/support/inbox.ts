@@ -1,7 +1,7 @@
-// Reads what a channel's webhook inbox workflows hold, from their histories: every run, open or
+// Reads what a channel's contact writers (inbox workflows) received, from their histories: every run, open or
 // closed, with or without a worker. Tests and the webhook benchmark check acceptance with it.
 import type { Client } from '@temporalio/client';
-import type { InboxBatch, InboxItem } from '../../workflows/inbox.ts';
+import type { InboxBatch, InboxItem } from '../../src/contracts.ts';
 
 export interface InboxContents {
   /** LINE users whose events Temporal accepted into an inbox */

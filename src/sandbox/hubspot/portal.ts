@@ -122,13 +122,35 @@ export class Portal {
     return this.batchAnswer(200, results, errors, startedAt);
   }
 
+  /**
+   * HubSpot's batch create. Partial results (207 with per-input errors naming the input's trace
+   * ID) only in "multi-status" mode: every input carries its own, unique `objectWriteTraceId`.
+   * Otherwise the batch is all or nothing: the first input that conflicts on a unique value —
+   * with an existing contact or an earlier input of the batch — fails the whole batch with one
+   * 409, and nothing is created.
+   */
   batchCreate(body: unknown): Answer {
     const startedAt = this.clock();
     const inputs = batchInputs(asObject(body));
     const prepared = this.validateAll(inputs.map((item) => ({ properties: propertiesOf(item) })));
+    if (!multiStatus(inputs)) {
+      const claimed = new Map<string, number>();
+      prepared.forEach((changes, index) => {
+        const conflict = this.store.conflict(changes);
+        if (conflict) throw conflictError(conflict);
+        const unique = this.store.uniqueValues(changes);
+        for (const { property, value, key } of unique) {
+          const earlier = claimed.get(key);
+          if (earlier !== undefined) throw batchDuplicateError(property, value, earlier, index);
+        }
+        for (const { key } of unique) claimed.set(key, index);
+      });
+    }
     const results: HubspotContact[] = [];
     const errors: BatchError[] = [];
     prepared.forEach((changes, index) => {
+      // In multi-status mode an earlier input of the batch is already created here, so a later
+      // input with the same unique value conflicts with it like with any existing contact.
       const conflict = this.store.conflict(changes);
       if (conflict) {
         errors.push(conflictBatchError(conflict, traceContext(inputs[index]!)));
@@ -378,6 +400,24 @@ export function conflictError(conflict: UniqueConflict): HubspotApiError {
 
 function conflictBatchError(conflict: UniqueConflict, context: Record<string, string[]>): BatchError {
   return { ...batchError('CONFLICT', conflictMessage(conflict), context), errors: [conflictDetail(conflict)] };
+}
+
+/** 409 for two inputs of an all-or-nothing batch create holding the same unique value. */
+function batchDuplicateError(property: string, value: string, first: number, second: number): HubspotApiError {
+  const what = property === 'email' ? `email ${value}` : `${property} "${value}"`;
+  const message = `Contact already exists in this batch: inputs[${first}] and inputs[${second}] have the same ${what}`;
+  return new HubspotApiError(409, errorBody('CONFLICT', message, { errors: [{ message, in: property }] }));
+}
+
+/** HubSpot's multi-status opt-in: every input has its own `objectWriteTraceId`, none used twice. */
+function multiStatus(inputs: Obj[]): boolean {
+  const traces = new Set<string>();
+  for (const item of inputs) {
+    const trace = item['objectWriteTraceId'];
+    if (typeof trace !== 'string' || trace === '' || traces.has(trace)) return false;
+    traces.add(trace);
+  }
+  return true;
 }
 
 function batchError(category: string, message: string, context: Record<string, string[]>): BatchError {

@@ -78,13 +78,22 @@ export class ContactStore {
 
   /** The first unique value in `changes` that another live contact already holds. */
   conflict(changes: Record<string, string | null>, selfId?: string): UniqueConflict | undefined {
-    for (const [property, value] of Object.entries(changes)) {
-      if (value === null) continue;
-      if (property !== 'email' && !this.schema.get(property)?.hasUniqueValue) continue;
+    for (const { property, value } of this.uniqueValues(changes)) {
       const existing = this.findBy(property, value);
       if (existing && existing.id !== selfId) return { property, value, existingId: existing.id };
     }
     return undefined;
+  }
+
+  /** The values in `changes` that must be unique (e-mail, unique-value properties), each with the key equal values share. */
+  uniqueValues(changes: Record<string, string | null>): Array<{ property: string; value: string; key: string }> {
+    const values: Array<{ property: string; value: string; key: string }> = [];
+    for (const [property, value] of Object.entries(changes)) {
+      if (value === null) continue;
+      if (property !== 'email' && !this.schema.get(property)?.hasUniqueValue) continue;
+      values.push({ property, value, key: `${property}\u0000${this.indexKey(property, value)}` });
+    }
+    return values;
   }
 
   create(changes: Record<string, string | null>, now: number): ContactRecord {

@@ -1,14 +1,14 @@
 // POST /webhooks/hubspot: the v3 signature on the raw bytes first, then each contact that got a
-// LINE user ID in HubSpot goes to that friend's workflow, which fills it in from LINE.
+// LINE user ID in HubSpot goes to the friend's contact writer, which fills it in from LINE.
 import type { FastifyPluginAsync } from 'fastify';
-import type { Client } from '@temporalio/client';
 import { HUBSPOT_SIGNATURE_HEADER, HUBSPOT_TIMESTAMP_HEADER, requestUri, verifyHubspotRequest } from '../../hubspot/signature.ts';
 import { friendEventOfHubspot } from '../../hubspot/webhook-events.ts';
-import { deliverFriendEvents, type FriendTarget } from '../../temporal/friend-client.ts';
-import type { FriendEvent } from '../../../workflows/friend.ts';
+import type { FriendEventInbox } from '../../temporal/inbox-client.ts';
+import type { FriendEvent } from '../../contracts.ts';
 
-export interface HubspotWebhookOptions extends FriendTarget {
-  temporal: Client;
+export interface HubspotWebhookOptions {
+  /** the channel's contact writers: events are acknowledged once they are in one */
+  inbox: FriendEventInbox;
   clientSecret: string;
   /** PUBLIC_URL: the origin HubSpot calls; unset: from the request's Host and X-Forwarded-Proto */
   publicUrl: string | undefined;
@@ -21,7 +21,7 @@ export const HUBSPOT_WEBHOOK_BODY_LIMIT = 1024 * 1024;
 const header = (value: string | string[] | undefined) => (Array.isArray(value) ? value[0] : value);
 
 export const hubspotWebhookRoutes: FastifyPluginAsync<HubspotWebhookOptions> = async (app, options) => {
-  const { temporal, clientSecret, publicUrl } = options;
+  const { inbox, clientSecret, publicUrl } = options;
   const deadlineMs = options.deadlineMs ?? 3000;
 
   // Raw bytes only here: the signature is over them, and nothing is parsed before it is checked.
@@ -66,10 +66,10 @@ export const hubspotWebhookRoutes: FastifyPluginAsync<HubspotWebhookOptions> = a
     if (Object.keys(ignored).length > 0) request.log.info({ ignored }, 'HubSpot events ignored');
     if (accepted.length === 0) return { accepted: 0 };
 
-    const failures = await deliverFriendEvents(temporal, options, accepted, deadlineMs);
+    const failures = await inbox.deliver(accepted.map(({ userId, event }) => ({ userId, event })), deadlineMs);
     if (failures.length > 0) {
       request.log.error({ failed: failures.length, of: accepted.length, reason: failures[0]!.reason }, 'Temporal did not accept HubSpot events');
-      // HubSpot retries non-2xx deliveries; the friend workflow ignores the ones it already has.
+      // HubSpot retries non-2xx deliveries; the writer ignores the ones it already has.
       return reply.code(503).header('retry-after', '1').send({ error: 'events could not be handed to Temporal; HubSpot will retry' });
     }
     request.log.info({ accepted: accepted.map((a) => `${a.objectId}→${a.userId}`) }, 'HubSpot events handed to Temporal');

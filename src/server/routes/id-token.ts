@@ -1,15 +1,15 @@
 // POST /line/id-token: a LIFF page (or a LINE Login callback) sends the friend's LINE Login ID
-// token; LINE verifies it, and the e-mail LINE vouches for goes to the friend's workflow — never an
+// token; LINE verifies it, and the e-mail LINE vouches for goes to the friend's contact writer — never an
 // e-mail the client sent. The token itself goes nowhere: not to logs, not to Temporal.
 import type { FastifyPluginAsync } from 'fastify';
-import type { Client } from '@temporalio/client';
-import type { FriendEvent } from '../../../workflows/friend.ts';
+import type { FriendEvent } from '../../contracts.ts';
 import { LineLoginUnavailableError, type LineLoginClient } from '../../line/login.ts';
-import { deliverFriendEvent, type FriendTarget } from '../../temporal/friend-client.ts';
+import type { FriendEventInbox } from '../../temporal/inbox-client.ts';
 import { ClientRateLimiter, type TokenBucketOptions } from '../rate-limit.ts';
 
-export interface IdTokenRouteOptions extends FriendTarget {
-  temporal: Client;
+export interface IdTokenRouteOptions {
+  /** the channel's contact writers: the e-mail is acknowledged once it is in one */
+  inbox: FriendEventInbox;
   login: LineLoginClient;
   /** per client address; default 20 at once, then one every 3 s */
   rateLimit?: Pick<TokenBucketOptions, 'capacity' | 'refillPerSecond'>;
@@ -35,7 +35,7 @@ export function verifiedEmailEvent(token: { sub: string; iat: number; email: str
 }
 
 export const idTokenRoutes: FastifyPluginAsync<IdTokenRouteOptions> = async (app, options) => {
-  const { temporal, login } = options;
+  const { inbox, login } = options;
   const deadlineMs = options.deadlineMs ?? 3000;
   const limiter = new ClientRateLimiter({ capacity: 20, refillPerSecond: 1 / 3, ...options.rateLimit });
 
@@ -83,13 +83,12 @@ export const idTokenRoutes: FastifyPluginAsync<IdTokenRouteOptions> = async (app
           error: 'LINE returned no e-mail for this token: the LINE Login channel needs the e-mail permission, and the login the scopes "openid email" with the user\'s consent',
         });
       }
-      try {
-        await temporal.withDeadline(Date.now() + deadlineMs, () => deliverFriendEvent(temporal, options, sub, verifiedEmailEvent({ sub, iat, email })));
-      } catch (error) {
-        request.log.error({ userId: sub, reason: (error as Error).message }, 'Temporal did not accept a verified e-mail');
+      const failures = await inbox.deliver([{ userId: sub, event: verifiedEmailEvent({ sub, iat, email }) }], deadlineMs);
+      if (failures.length > 0) {
+        request.log.error({ userId: sub, reason: failures[0]!.reason }, 'Temporal did not accept a verified e-mail');
         return reply.code(503).header('retry-after', '1').send({ error: 'the e-mail could not be handed over right now; post the same token again' });
       }
-      request.log.info({ userId: sub }, 'verified e-mail handed to the friend workflow');
+      request.log.info({ userId: sub }, 'verified e-mail handed to the contact writer');
       return reply.code(202).header('cache-control', 'no-store').send({ userId: sub });
     },
   );

@@ -17,9 +17,6 @@ const importOptionsSchema = {
   additionalProperties: false,
   properties: {
     pageSize: { type: 'integer', minimum: 1, maximum: 1000, description: 'follower IDs per LINE page' },
-    batchSize: { type: 'integer', minimum: 1, maximum: 100, description: 'friends per HubSpot batch' },
-    batchConcurrency: { type: 'integer', minimum: 1, maximum: 50, description: 'batches of a page in flight at once' },
-    profileConcurrency: { type: 'integer', minimum: 1, maximum: 100, description: 'LINE profile reads at once per batch' },
   },
 } as const;
 
