@@ -37,6 +37,8 @@ export interface Config {
   syncDateTimeZone: string;
   /** contact writers (inbox workflows) per channel; a friend always maps to the same one */
   lineInboxShards: number;
+  /** a contact writer ends after this long without work (the next event starts it again) */
+  lineInboxIdleSeconds: number;
   adminToken: string | undefined;
   publicUrl: string | undefined;
   /** Fastify trustProxy: true (X-Forwarded-* from any hop), false, a hop count, or trusted addresses */
@@ -81,7 +83,7 @@ function numeric(env: Env, name: string, fallback: number, min: number, max: num
 /** Variables earlier releases read, and why they mean nothing now. */
 const RETIRED: Record<string, string> = {
   LINE_HANDOVER_PER_SECOND: 'events are no longer handed to per-friend workflows: they are applied in batches, and HUBSPOT_REQUESTS_PER_10S alone paces HubSpot',
-  FRIEND_IDLE_SECONDS: 'there are no per-friend workflows any more: a contact writer ends after 15 idle minutes by itself',
+  FRIEND_IDLE_SECONDS: 'there are no per-friend workflows any more; LINE_INBOX_IDLE_SECONDS says when an idle contact writer ends',
 };
 
 /** One line per retired variable that is still set (the process says it once at start and goes on). */
@@ -174,6 +176,7 @@ export function loadConfig(env: Env = process.env): Config {
     hubspotRequestsPer10s,
     syncDateTimeZone: timeZone(env, 'SYNC_DATE_TIME_ZONE'),
     lineInboxShards: numeric(env, 'LINE_INBOX_SHARDS', 1, 1, 64),
+    lineInboxIdleSeconds: numeric(env, 'LINE_INBOX_IDLE_SECONDS', 900, 1, 7 * 24 * 3600),
     adminToken: secret(env, 'ADMIN_TOKEN', 16),
     publicUrl: text(env, 'PUBLIC_URL') === undefined ? undefined : origin(env, 'PUBLIC_URL', 'https://example.com'),
     trustProxy: proxyTrust(env, 'TRUST_PROXY'),

@@ -29,6 +29,8 @@ export interface ContactTarget {
   taskQueue: string;
   /** IANA time zone of line_id_sync_date */
   timeZone: string;
+  /** how long a writer waits for more work before it ends (LINE_INBOX_IDLE_SECONDS) */
+  idleMs?: number;
 }
 
 /** One producer signal: events for the writer (webhooks, LINE Login, HubSpot webhooks). */

@@ -43,8 +43,6 @@ export interface InboxWorkflowInput {
   target: ContactTarget;
   /** batch sizes and timing (default DEFAULT_BATCH_POLICY) */
   policy?: Partial<BatchPolicy>;
-  /** how long without work before the writer ends (the next event starts it again) */
-  idleMs?: number;
   /** what a previous run handed over through continue-as-new */
   carried?: InboxCarry;
 }
@@ -277,7 +275,7 @@ export async function inboxWorkflow(input: InboxWorkflowInput): Promise<InboxSta
     }
     if (!hasWork()) {
       show();
-      if (!(await condition(() => hasWork() || workflowInfo().continueAsNewSuggested, input.idleMs ?? DEFAULT_IDLE_MS))) {
+      if (!(await condition(() => hasWork() || workflowInfo().continueAsNewSuggested, target.idleMs ?? DEFAULT_IDLE_MS))) {
         await Promise.all(reports);
         await condition(allHandlersFinished);
         if (!hasWork()) return state();

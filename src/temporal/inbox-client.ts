@@ -18,6 +18,7 @@ export const contactTargetOf = (config: Config): ContactTarget => ({
   channelId: config.lineChannelId,
   taskQueue: config.taskQueue,
   timeZone: config.syncDateTimeZone,
+  idleMs: config.lineInboxIdleSeconds * 1000,
 });
 
 /**

@@ -16,6 +16,7 @@ export async function startChildWorker(config: Config): Promise<ChildProcess> {
     HUBSPOT_REQUESTS_PER_10S: String(config.hubspotRequestsPer10s),
     SYNC_DATE_TIME_ZONE: config.syncDateTimeZone,
     LINE_INBOX_SHARDS: String(config.lineInboxShards),
+    LINE_INBOX_IDLE_SECONDS: String(config.lineInboxIdleSeconds),
   };
   const child = spawn(process.execPath, ['--import', 'tsx', 'test/support/worker-process.ts'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
