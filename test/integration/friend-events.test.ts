@@ -103,8 +103,8 @@ describe('friend events become HubSpot contacts', () => {
     const description = await stack.client.workflow.getHandle(batch!.workflowId, batch!.runId).describe();
     assert.ok(description.typedSearchAttributes.get(LineUserId)?.includes(userId), 'findable in the Temporal UI by LineUserId');
     assert.equal(description.typedSearchAttributes.get(LineChannelId), stack.config.lineChannelId);
-    const result = (await stack.client.workflow.getHandle(batch!.workflowId, batch!.runId).result()) as ContactBatchResult;
-    const mine = result.friends.find((f) => f.userId === userId);
+    const batchResult = (await stack.client.workflow.getHandle(batch!.workflowId, batch!.runId).result()) as ContactBatchResult;
+    const mine = batchResult.friends.find((f) => f.userId === userId);
     assert.deepEqual(mine?.events.map((e) => [e.eventId, e.outcome]), [[event.webhookEventId, 'create FOLLOW contact']], "the batch's result says what was decided and written");
   });
 
