@@ -39,6 +39,13 @@ export interface Config {
   lineInboxShards: number;
   /** a contact writer ends after this long without work (the next event starts it again) */
   lineInboxIdleSeconds: number;
+  /**
+   * bytes a search-attribute value may hold on the Temporal server (its dynamic config
+   * `frontend.searchAttributesSizeOfValueLimit`): a batch lists its friends in LineUserId, so this
+   * bounds the friends per batch (unset: 2,048, Temporal's default, 56 friends; `npm start`'s embedded
+   * dev server allows 8,192: 100 friends)
+   */
+  temporalSearchAttributeValueLimit: number | undefined;
   adminToken: string | undefined;
   publicUrl: string | undefined;
   /** Fastify trustProxy: true (X-Forwarded-* from any hop), false, a hop count, or trusted addresses */
@@ -177,6 +184,7 @@ export function loadConfig(env: Env = process.env): Config {
     syncDateTimeZone: timeZone(env, 'SYNC_DATE_TIME_ZONE'),
     lineInboxShards: numeric(env, 'LINE_INBOX_SHARDS', 1, 1, 64),
     lineInboxIdleSeconds: numeric(env, 'LINE_INBOX_IDLE_SECONDS', 900, 1, 7 * 24 * 3600),
+    temporalSearchAttributeValueLimit: text(env, 'TEMPORAL_SEARCH_ATTRIBUTE_VALUE_LIMIT') === undefined ? undefined : numeric(env, 'TEMPORAL_SEARCH_ATTRIBUTE_VALUE_LIMIT', 2048, 1024, 1024 * 1024),
     adminToken: secret(env, 'ADMIN_TOKEN', 16),
     publicUrl: text(env, 'PUBLIC_URL') === undefined ? undefined : origin(env, 'PUBLIC_URL', 'https://example.com'),
     trustProxy: proxyTrust(env, 'TRUST_PROXY'),

@@ -31,7 +31,16 @@ export interface ContactTarget {
   timeZone: string;
   /** how long a writer waits for more work before it ends (LINE_INBOX_IDLE_SECONDS) */
   idleMs?: number;
+  /** friends per batch at most: as many as the LineUserId search attribute can list (batchFriendsFor) */
+  maxBatchFriends?: number;
 }
+
+/** HubSpot's batch limit. */
+export const HUBSPOT_BATCH_LIMIT = 100;
+/** Friends a batch can list in LineUserId within a search-attribute value of `limitBytes` (a JSON list: 36 bytes per ID). */
+export const batchFriendsFor = (limitBytes: number): number => Math.max(1, Math.min(HUBSPOT_BATCH_LIMIT, Math.floor((limitBytes - 2) / 36)));
+/** A writer that was never told: what Temporal's default 2 KB allows. */
+export const DEFAULT_BATCH_FRIENDS = batchFriendsFor(2048);
 
 /** One producer signal: events for the writer (webhooks, LINE Login, HubSpot webhooks). */
 export interface InboxBatch {

@@ -82,6 +82,8 @@ export interface ImportWorkflowInput extends ImportOptions {
   taskQueue?: string;
   /** the channel's writer shards (LINE_INBOX_SHARDS; default 1) */
   shards?: number;
+  /** friends per batch the writers may list in LineUserId (ContactTarget.maxBatchFriends) */
+  maxBatchFriends?: number;
   /** the state a previous run handed over through continue-as-new */
   carried?: ImportCarry;
 }
@@ -156,7 +158,7 @@ export async function importWorkflow(input: ImportWorkflowInput): Promise<Import
   const { channelId, timeZone } = input;
   const pageSize = clamp(input.pageSize, DEFAULT_PAGE_SIZE, 1, 1000);
   const shards = clamp(input.shards, 1, 1, 64);
-  const target = { channelId, taskQueue: input.taskQueue ?? info.taskQueue, timeZone };
+  const target = { channelId, taskQueue: input.taskQueue ?? info.taskQueue, timeZone, ...(input.maxBatchFriends ? { maxBatchFriends: input.maxBatchFriends } : {}) };
   const pagesApi = followerPageActivities();
   const { submitImportRows } = inboxActivities();
 

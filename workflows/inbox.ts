@@ -25,6 +25,7 @@ import {
   importRowsSignal,
   inboxEventsSignal,
   inboxStateQuery,
+  DEFAULT_BATCH_FRIENDS,
   type AppliedEvent,
   type ContactTarget,
   type FriendStatus,
@@ -87,7 +88,7 @@ const emptyCounts = (): Record<ImportRowOutcome, number> => ({ created: 0, updat
 export async function inboxWorkflow(input: InboxWorkflowInput): Promise<InboxState> {
   const { channelId, shard } = input;
   const info = workflowInfo();
-  const policy: BatchPolicy = { ...DEFAULT_BATCH_POLICY, ...input.policy };
+  const policy = (): BatchPolicy => ({ ...DEFAULT_BATCH_POLICY, maxFriends: target.maxBatchFriends ?? DEFAULT_BATCH_FRIENDS, ...input.policy });
   let target = input.target;
   const queue = new WriterQueue(input.carried?.queue);
   const pages = new Map<string, PageAccount>((input.carried?.pages ?? []).map((p) => [`${p.importId}/${p.page}`, p]));
@@ -112,7 +113,7 @@ export async function inboxWorkflow(input: InboxWorkflowInput): Promise<InboxSta
   });
 
   setHandler(inboxEventsSignal, (batch) => {
-    target = batch.target;
+    target = { ...target, ...batch.target };
     for (const item of batch.items) {
       if (queue.addEvent(item, Date.now())) counters.received++;
       else {
@@ -260,10 +261,10 @@ export async function inboxWorkflow(input: InboxWorkflowInput): Promise<InboxSta
         readyImport: queue.readyImportOnly(busy),
         lastDispatchAt,
       },
-      policy,
+      policy(),
     );
     if (decision.dispatch) {
-      const batch = queue.take(policy.maxFriends, busy, { withImports: true });
+      const batch = queue.take(policy().maxFriends, busy, { withImports: true });
       if (batch.length > 0) {
         for (const f of batch) busy.add(f.userId);
         inFlight++;

@@ -10,6 +10,7 @@ import { onShutdown, startServer, startWorker } from '../service.ts';
 import { ensureTemporalCli, PROJECT_ROOT } from '../temporal/cli.ts';
 import { startDevServer, startDownloadedDevServer } from '../temporal/dev-server.ts';
 import { cachedWorkflowBundle } from '../temporal/workflow-bundle.ts';
+import { SEARCH_ATTRIBUTE_VALUE_LIMIT } from '../temporal/search-attributes.ts';
 
 const log = (line: string) => process.stderr.write(`[start] ${line}\n`);
 // tsx turns on source maps; they make every stack trace the SDK captures cost more (about 15 % of a
@@ -36,6 +37,8 @@ try {
     const server = cli ? await startDevServer({ cliPath: cli.path, ...serverOptions }) : await startDownloadedDevServer(serverOptions);
     stops.push(() => server.stop());
     config.temporalAddress = server.address;
+    // The embedded server allows what a batch of 100 friends needs in LineUserId (src/temporal/dev-server.ts).
+    config.temporalSearchAttributeValueLimit ??= SEARCH_ATTRIBUTE_VALUE_LIMIT;
     lines.push(`Temporal dev server  ${server.address} (data: ${dbFile})`, `Temporal Web UI      ${server.uiUrl}`);
   } else {
     lines.push(`Temporal             ${config.temporalAddress} (namespace ${config.temporalNamespace})`);

@@ -30,6 +30,8 @@ export const syncService: FastifyPluginAsync<AppOptions> = async (app, { config,
   if (config.adminToken) await app.register(importRoutes, { temporal, adminToken: config.adminToken, target: importTargetOf(config) });
   // Every producer hands its events to the same contact writers, through one group commit.
   const inbox = new FriendEventInbox(temporal, contactTargetOf(config), { shards: config.lineInboxShards });
+  // A signal still retrying after its request was answered must end before the connection closes.
+  app.addHook('onClose', () => inbox.drain());
   if (config.lineChannelSecret) await app.register(lineWebhookRoutes, { inbox, channelSecret: config.lineChannelSecret });
   if (config.lineLoginChannelId) {
     const login = createLineLoginClient({ baseUrl: config.lineApiBaseUrl, channelId: config.lineLoginChannelId });

@@ -54,7 +54,7 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
   // One partition per task queue, so a task-queue rate limit is exact rather than split four ways.
   args.push('--dynamic-config-value', 'matching.numTaskqueueReadPartitions=1', '--dynamic-config-value', 'matching.numTaskqueueWritePartitions=1');
   for (const [key, value] of Object.entries(options.dynamicConfig ?? {})) args.push('--dynamic-config-value', `${key}=${JSON.stringify(value)}`);
-  args.push('--dynamic-config-value', `limit.searchAttributesSizeOfValue=${SEARCH_ATTRIBUTE_VALUE_LIMIT}`);
+  args.push('--dynamic-config-value', `frontend.searchAttributesSizeOfValueLimit=${SEARCH_ATTRIBUTE_VALUE_LIMIT}`);
   if (options.registerSearchAttributes !== false) for (const key of SEARCH_ATTRIBUTES) args.push('--search-attribute', `${key.name}=${CLI_TYPE_NAME[key.type]}`);
   if (options.uiPort) args.push('--ui-ip', host, '--ui-port', String(options.uiPort));
   else args.push('--headless');
@@ -134,7 +134,7 @@ export async function startDownloadedDevServer(options: Omit<DevServerOptions, '
         '--dynamic-config-value',
         'matching.numTaskqueueWritePartitions=1',
         '--dynamic-config-value',
-        `limit.searchAttributesSizeOfValue=${SEARCH_ATTRIBUTE_VALUE_LIMIT}`,
+        `frontend.searchAttributesSizeOfValueLimit=${SEARCH_ATTRIBUTE_VALUE_LIMIT}`,
       ],
     },
   });

@@ -9,6 +9,7 @@ import { randomUUID } from 'node:crypto';
 import { WorkflowNotFoundError, type Client, type WorkflowExecutionDescription, type WorkflowExecutionStatusName } from '@temporalio/client';
 import { importProgressQuery, importWorkflow, newImportProgress, type ImportOptions, type ImportProgress, type ImportState } from '../../workflows/import.ts';
 import type { Config } from '../config.ts';
+import { batchFriendsFor } from '../contracts.ts';
 import { importWorkflowId } from './ids.ts';
 import { LineChannelId, SyncKind } from './search-attributes.ts';
 
@@ -22,6 +23,8 @@ export interface ImportTarget {
   timeZone: string;
   /** LINE_INBOX_SHARDS: the channel's contact writers (default 1) */
   shards?: number;
+  /** friends per batch the writers may list in LineUserId (TEMPORAL_SEARCH_ATTRIBUTE_VALUE_LIMIT) */
+  maxBatchFriends?: number;
 }
 
 export type StartImportOptions = ImportTarget & ImportOptions;
@@ -64,6 +67,7 @@ export const importTargetOf = (config: Config): ImportTarget => ({
   taskQueue: config.taskQueue,
   timeZone: config.syncDateTimeZone,
   shards: config.lineInboxShards,
+  maxBatchFriends: batchFriendsFor(config.temporalSearchAttributeValueLimit ?? 2048),
 });
 
 /** Workflow run IDs are UUIDs; anything else is not an import ID (and never reaches a visibility query). */
@@ -75,14 +79,14 @@ export const isImportId = (value: string): boolean => IMPORT_ID.test(value);
  * (workflow ID conflict policy USE_EXISTING: two concurrent starts make one import).
  */
 export async function startImport(client: Client, options: StartImportOptions): Promise<StartedImport> {
-  const { channelId, taskQueue, timeZone, shards, ...tunables } = options;
+  const { channelId, taskQueue, timeZone, shards, maxBatchFriends, ...tunables } = options;
   const workflowId = importWorkflowId(channelId);
   // Tells our start from an existing run USE_EXISTING handed back (the SDK does not expose `started`).
   const startRequest = randomUUID();
   const handle = await client.workflow.start(importWorkflow, {
     workflowId,
     taskQueue,
-    args: [{ channelId, timeZone, taskQueue, ...(shards ? { shards } : {}), ...tunables }],
+    args: [{ channelId, timeZone, taskQueue, ...(shards ? { shards } : {}), ...(maxBatchFriends ? { maxBatchFriends } : {}), ...tunables }],
     workflowIdConflictPolicy: 'USE_EXISTING',
     memo: { startRequest },
     typedSearchAttributes: [

@@ -10,7 +10,7 @@
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import type { SignalDefinition } from '@temporalio/common';
 import type { Config } from '../config.ts';
-import { inboxEventsSignal, WorkflowType, type ContactTarget, type InboxItem } from '../contracts.ts';
+import { batchFriendsFor, inboxEventsSignal, WorkflowType, type ContactTarget, type InboxItem } from '../contracts.ts';
 import { inboxShardOf, inboxWorkflowId } from './ids.ts';
 import { LineChannelId, SyncKind } from './search-attributes.ts';
 
@@ -19,6 +19,7 @@ export const contactTargetOf = (config: Config): ContactTarget => ({
   taskQueue: config.taskQueue,
   timeZone: config.syncDateTimeZone,
   idleMs: config.lineInboxIdleSeconds * 1000,
+  maxBatchFriends: batchFriendsFor(config.temporalSearchAttributeValueLimit ?? 2048),
 });
 
 /**
@@ -96,6 +97,8 @@ export class FriendEventInbox {
   readonly #maxBatch: number;
   readonly #minGapMs: number;
   readonly #running = new Set<string>();
+  /** signals on their way: a request answered 503 at its deadline may leave one still retrying */
+  readonly #inFlight = new Set<Promise<void>>();
   /** the most events one signal has carried so far */
   readonly stats = { largestBatch: 0, signals: 0 };
 
@@ -105,6 +108,11 @@ export class FriendEventInbox {
     this.#shards = Array.from({ length: Math.max(1, options.shards) }, () => ({ waiting: [], sending: false, lastSentAt: 0, timer: undefined }));
     this.#maxBatch = options.maxBatch ?? 500;
     this.#minGapMs = options.minGapMs ?? 20;
+  }
+
+  /** Waits for the signals still on their way (before the Temporal connection closes). */
+  async drain(): Promise<void> {
+    while (this.#inFlight.size > 0) await Promise.allSettled([...this.#inFlight]);
   }
 
   /**
@@ -152,15 +160,17 @@ export class FriendEventInbox {
     this.stats.largestBatch = Math.max(this.stats.largestBatch, batch.length);
     this.stats.signals++;
     const deadline = Math.max(...batch.map((w) => w.deadline));
-    void this.#client
+    const sent: Promise<void> = this.#client
       .withDeadline(deadline, () => signalInbox(this.#client, this.#target, shard, inboxEventsSignal, [{ target: this.#target, items: batch.map((w) => w.item) }], this.#running))
       .then(
         () => batch.forEach((w) => w.resolve()),
         (error: unknown) => batch.forEach((w) => w.reject(error instanceof Error ? error : new Error(String(error)))),
       )
       .finally(() => {
+        this.#inFlight.delete(sent);
         state.sending = false;
         this.#flush(shard);
       });
+    this.#inFlight.add(sent);
   }
 }

@@ -15,7 +15,7 @@ export const CLI_TYPE_NAME: Record<string, string> = { KEYWORD: 'Keyword', KEYWO
 
 /**
  * A batch lists up to 100 LINE user IDs (3.5 KB) in LineUserId: more than the 2 KB a search attribute
- * value may hold by default (`limit.searchAttributesSizeOfValue`). The dev server gets this; a cluster
+ * value may hold by default (`frontend.searchAttributesSizeOfValueLimit`). The dev server gets this; a cluster
  * needs the same dynamic config (README).
  */
 export const SEARCH_ATTRIBUTE_VALUE_LIMIT = 8192;

@@ -17,6 +17,7 @@ export async function startChildWorker(config: Config): Promise<ChildProcess> {
     SYNC_DATE_TIME_ZONE: config.syncDateTimeZone,
     LINE_INBOX_SHARDS: String(config.lineInboxShards),
     LINE_INBOX_IDLE_SECONDS: String(config.lineInboxIdleSeconds),
+    ...(config.temporalSearchAttributeValueLimit ? { TEMPORAL_SEARCH_ATTRIBUTE_VALUE_LIMIT: String(config.temporalSearchAttributeValueLimit) } : {}),
   };
   const child = spawn(process.execPath, ['--import', 'tsx', 'test/support/worker-process.ts'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';

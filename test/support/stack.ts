@@ -9,6 +9,7 @@ import { startServer, startWorker, type RunningServer, type RunningWorker } from
 import { locateTemporalCli } from '../../src/temporal/cli.ts';
 import { startDevServer, type DevServer } from '../../src/temporal/dev-server.ts';
 import { cachedWorkflowBundle } from '../../src/temporal/workflow-bundle.ts';
+import { SEARCH_ATTRIBUTE_VALUE_LIMIT } from '../../src/temporal/search-attributes.ts';
 
 export interface StackOptions {
   hubspot?: HubspotSandboxOptions;
@@ -59,6 +60,8 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       HUBSPOT_REQUESTS_PER_10S: String(options.hubspot?.requestsPer10s ?? 1000),
       LINE_LOGIN_CHANNEL_ID: SANDBOX_LINE_LOGIN_CHANNEL_ID,
       HUBSPOT_CLIENT_SECRET: SANDBOX_HUBSPOT_CLIENT_SECRET,
+      // What the dev server allows (src/temporal/dev-server.ts), as `npm start` configures it.
+      TEMPORAL_SEARCH_ATTRIBUTE_VALUE_LIMIT: String(SEARCH_ATTRIBUTE_VALUE_LIMIT),
       ...options.env,
     }),
     port: 0,
