@@ -89,16 +89,20 @@ test('npm start: healthy within 60 s, a sandbox follow becomes a contact, restar
     assert.equal(code, 0, first.output());
     await eventually(() => (processesInGroup(first.child.pid!).length === 0 ? true : undefined), { timeoutMs: 10_000, what: `no process left: ${processesInGroup(first.child.pid!).join('; ')}` });
 
-    // The dev server keeps its SQLite file: the friend's workflow is still there after a restart.
+    // The dev server keeps its SQLite file: the batch that wrote the friend's contact (found as an operator
+    // finds it, by LineUserId) is still there after a restart.
     const second = start(env);
     try {
       await eventually(() => ok(`http://127.0.0.1:${env.PORT}/healthz`), { timeoutMs: 60_000, intervalMs: 250, what: 'healthz after restart' });
-      const temporal = spawnSync(
-        temporalCliPath(),
-        ['workflow', 'list', '--address', `127.0.0.1:${env.TEMPORAL_PORT}`, '--query', `LineUserId="${userId}"`, '--output', 'json'],
-        { encoding: 'utf8' },
-      );
-      assert.match(temporal.stdout, new RegExp(`line-friend/default/${userId}`));
+      const runs = await eventually(() => {
+        const temporal = spawnSync(
+          temporalCliPath(),
+          ['workflow', 'list', '--address', `127.0.0.1:${env.TEMPORAL_PORT}`, '--query', `LineUserId="${userId}"`, '--output', 'json'],
+          { encoding: 'utf8' },
+        );
+        return /line-batch\/default\/\d+\//.test(temporal.stdout) ? temporal.stdout : undefined;
+      }, { timeoutMs: 15_000, intervalMs: 500, what: `the friend's batch workflow after the restart` });
+      assert.match(runs, /"status":\s*"(WORKFLOW_EXECUTION_STATUS_)?COMPLETED"/, 'the batch completed');
       assert.equal(await ctrlC(second), 0);
     } finally {
       if (second.child.exitCode === null) process.kill(-second.child.pid!, 'SIGKILL');

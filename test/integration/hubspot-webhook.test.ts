@@ -1,20 +1,21 @@
-// POST /webhooks/hubspot → the friend's workflow fills in a contact that got a LINE user ID in
+// POST /webhooks/hubspot → the channel's contact writer fills in a contact that got a LINE user ID in
 // HubSpot: v3 signatures and replays, blocked and following friends, non-LINE values, duplicates,
 // out-of-order deliveries and the service's own changes. Real Temporal, sandboxes over HTTP.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Writable } from 'node:stream';
 import Fastify, { type FastifyServerOptions } from 'fastify';
-import { WorkflowNotFoundError } from '@temporalio/client';
+import { inboxStateQuery } from '../../src/contracts.ts';
 import { syncDate } from '../../src/contact/values.ts';
 import { hubspotWebhookRoutes } from '../../src/server/routes/hubspot-webhook.ts';
-import { friendWorkflowId } from '../../src/temporal/ids.ts';
+import { inboxShardOf, inboxWorkflowId } from '../../src/temporal/ids.ts';
+import { contactTargetOf, FriendEventInbox } from '../../src/temporal/inbox-client.ts';
 import { newLineUserId } from '../../src/sandbox/line-webhook.ts';
 import { creationEvent, propertyChangeEvent, SANDBOX_HUBSPOT_APP_ID, sendHubspotWebhook, type HubspotWebhookEvent } from '../../src/sandbox/hubspot-webhooks.ts';
 import { signHubspotRequest } from '../../src/hubspot/signature.ts';
-import { friendStateQuery } from '../../workflows/friend.ts';
 import { eventually, startStack, type Stack } from '../support/stack.ts';
 import { blockFriend, call, lineContact, sandboxStats, seedFriend, type SandboxContact } from '../support/sandbox-http.ts';
+import { appliedEvents, friendStatus } from '../support/writer.ts';
 
 let stack: Stack;
 
@@ -37,32 +38,24 @@ async function newFriend(name: string) {
 
 /** A contact someone created in HubSpot (UI, CSV, API) with a LINE user ID. */
 const createdInHubspot = (properties: Record<string, string>) => call<SandboxContact>('POST', `${stack.hubspot.url}/_sandbox/contacts`, { properties });
-const friendHandle = (userId: string) => stack.client.workflow.getHandle(friendWorkflowId(stack.config.lineChannelId, userId));
+const writer = () => ({ client: stack.client, channelId: stack.config.lineChannelId, shards: stack.config.lineInboxShards });
+/** Waits until the friend's contact writer has applied `count` events, and returns what it knows of the friend. */
+const applied = (userId: string, count: number) => appliedEvents(writer(), userId, count);
+/** The contact writer (inbox workflow) of the friend's shard. */
+const writerHandle = (userId: string) => stack.client.workflow.getHandle(inboxWorkflowId(stack.config.lineChannelId, inboxShardOf(userId, stack.config.lineInboxShards)));
 
-async function applied(userId: string, count: number) {
-  return eventually(
-    async () => {
-      const state = await friendHandle(userId).query(friendStateQuery);
-      return state.applied + state.failed >= count && state.pending === 0 ? state : undefined;
-    },
-    { what: `${count} applied events of ${userId}` },
-  );
-}
-
+/** Nothing was handed to the friend's contact writer. */
 async function assertNothingStarted(userId: string) {
-  await assert.rejects(friendHandle(userId).describe(), WorkflowNotFoundError);
+  assert.equal(await friendStatus(writer(), userId), null, 'the contact writer never got an event of the friend');
 }
 
 /** The HubSpot webhook routes alone, with PUBLIC_URL https://sync.example.com, in their own Fastify app. */
 async function routesWithPublicUrl(options: FastifyServerOptions) {
   const app = Fastify(options);
   await app.register(hubspotWebhookRoutes, {
-    temporal: stack.client,
+    inbox: new FriendEventInbox(stack.client, contactTargetOf(stack.config), { shards: stack.config.lineInboxShards }),
     clientSecret: stack.config.hubspotClientSecret!,
     publicUrl: 'https://sync.example.com',
-    channelId: stack.config.lineChannelId,
-    taskQueue: stack.config.taskQueue,
-    timeZone: 'UTC',
   });
   return app;
 }
@@ -171,13 +164,16 @@ describe('a contact that gets a LINE user ID in HubSpot is filled in from LINE',
     const userId = await newFriend('重複 配信');
     const contact = await createdInHubspot({ line_user_id: userId });
     const event = propertyChangeEvent(contact.id, userId);
+    const duplicatesBefore = (await writerHandle(userId).query(inboxStateQuery).catch(() => undefined))?.duplicatesIgnored ?? 0;
     assert.equal((await send([event, event])).status, 200);
     assert.equal((await send([{ ...event, attemptNumber: 1 }])).status, 200);
-    const state = await eventually(async () => {
-      const s = await friendHandle(userId).query(friendStateQuery);
-      return s.applied >= 1 && s.duplicatesIgnored >= 2 && s.pending === 0 ? s : undefined;
+    // The copy in the same delivery and the retried delivery are both ignored as duplicates by the writer.
+    await eventually(async () => ((await writerHandle(userId).query(inboxStateQuery)).duplicatesIgnored >= duplicatesBefore + 2 ? true : undefined), {
+      what: 'two duplicates ignored by the contact writer',
     });
+    const state = await applied(userId, 1);
     assert.equal(state.applied, 1);
+    assert.equal(state.recent.length, 1, 'one event on record');
     assert.equal((await lineContact(stack.hubspot.url, userId))?.properties.line_follow, 'YES');
   });
 

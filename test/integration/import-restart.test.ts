@@ -27,7 +27,7 @@ test('a Temporal restart mid-import: it resumes where it was, exact counts, no d
   const ids = Array.from({ length: 800 }, () => newLineUserId());
   await call('POST', `${stack.line.url}/_sandbox/friends`, { friends: ids.map((userId, i) => ({ userId, displayName: `Friend ${i}` })) });
   const channelId = stack.config.lineChannelId;
-  const started = await startImport(stack.client, { ...importTargetOf(stack.config), pageSize: 100, batchConcurrency: 1 });
+  const started = await startImport(stack.client, { ...importTargetOf(stack.config), pageSize: 100 });
   await eventually(async () => ((await getImportProgress(stack!.client, started.importId, { channelId }))!.pages >= 2 ? true : undefined), { what: 'two pages imported' });
 
   // LINE stalls the import so it is surely mid-way; then the worker and the Temporal server go down.

@@ -6,10 +6,11 @@ import { syncDate } from '../../src/contact/values.ts';
 import { buildApp } from '../../src/server/app.ts';
 import { newLineUserId, sendLineWebhook, unfollowEvent } from '../../src/sandbox/line-webhook.ts';
 import { cancelImport, getImportProgress, importTargetOf, startImport, type ImportStatus, type StartImportOptions } from '../../src/temporal/import-client.ts';
-import { friendWorkflowId, importWorkflowId } from '../../src/temporal/ids.ts';
-import { friendStateQuery } from '../../workflows/friend.ts';
+import { importWorkflowId, inboxWorkflowId } from '../../src/temporal/ids.ts';
+import { inboxStateQuery, type InboxState } from '../../src/contracts.ts';
 import { eventually, startStack, type Stack } from '../support/stack.ts';
-import { allContacts, blockFriend, call, clearFaults, injectFaults, lineContact, sandboxStats, type SandboxContact } from '../support/sandbox-http.ts';
+import { allContacts, blockFriend, call, clearFaults, contactsWith, injectFaults, lineContact, sandboxStats, type SandboxContact } from '../support/sandbox-http.ts';
+import { appliedEvents, friendStatus } from '../support/writer.ts';
 
 const ADMIN_TOKEN = 'import-test-admin-token-0123456789';
 const TODAY = () => Number(syncDate(Date.now(), 'UTC'));
@@ -72,6 +73,24 @@ function admin(method: string, path: string, body?: unknown, token: string | nul
     ...(body === undefined ? {} : { body: JSON.stringify(body) }),
   });
 }
+
+/** The channel's contact writers (one per shard), as the inboxState query shows them; a writer not running counts as idle. */
+async function writerStates(): Promise<InboxState[]> {
+  const states: InboxState[] = [];
+  for (let shard = 0; shard < stack.config.lineInboxShards; shard++) {
+    try {
+      states.push(await stack.client.workflow.getHandle(inboxWorkflowId(stack.config.lineChannelId, shard)).query(inboxStateQuery));
+    } catch (error) {
+      if ((error as Error).name !== 'WorkflowNotFoundError') throw error;
+    }
+  }
+  return states;
+}
+const writer = () => ({ client: stack.client, channelId: stack.config.lineChannelId, shards: stack.config.lineInboxShards });
+const dummyEmailOf = (userId: string) => `${userId.toLowerCase()}@line.me`;
+/** Waits until HubSpot has answered at least one batch create with the status (an injected fault: the batch has read and decided). */
+const createAnswered = (status: number) =>
+  eventually(async () => ((await sandboxStats<HubspotStats>(stack.hubspot.url)).statuses[String(status)] ?? 0) >= 1 ? true : undefined, { what: `a batch create answered ${status}` });
 
 const byUserId = (contacts: SandboxContact[]) => new Map(contacts.filter((c) => c.properties.line_user_id).map((c) => [c.properties.line_user_id!, c]));
 
@@ -220,18 +239,105 @@ describe('importing existing friends', () => {
 
   test('HubSpot refusing some contacts of a batch (207): retried, then counted as failed with the reason; the rest is imported', async () => {
     const ids = await seedFriends(30);
-    // Someone already has friend 7's dummy e-mail: HubSpot refuses to create a second contact with it.
-    await createContact({ email: `${ids[7]!.toLowerCase()}@line.me`, firstname: 'Not a LINE contact' });
+    // Another LINE user's contact holds friend 7's dummy e-mail: HubSpot refuses to create a second contact
+    // with it, and that contact is not friend 7's to adopt (its line_user_id is someone else's).
+    const someoneElse = newLineUserId();
+    const other = await createContact({ email: dummyEmailOf(ids[7]!), firstname: 'Not this friend', line_user_id: someoneElse });
     const started = await startImport(stack.client, target());
     const done = await finished(started.importId);
     assert.equal(done.state, 'completed');
     assert.equal(done.created, 29);
     assert.equal(done.failed, 1);
+    assert.equal(done.updated + done.unchanged + done.skipped, 0);
     assert.equal(done.failures[0]?.userId, ids[7]);
     assert.match(done.failures[0]!.reason, /already exists/i);
     const stats = await sandboxStats<HubspotStats>(stack.hubspot.url);
     assert.equal(requestsTo(stats, 'create'), 3, 'the batch, then only the refused input, twice more');
+    assert.equal(stats.statuses['409'], undefined, 'never a whole batch refused (409): HubSpot answered per input');
+    assert.equal(requestsTo(stats, 'update'), 0, 'nothing written to the other contact');
     assert.equal(await lineContact(stack.hubspot.url, ids[7]!), undefined);
+    const untouched = await lineContact(stack.hubspot.url, someoneElse);
+    assert.equal(untouched?.id, other.id);
+    assert.equal(untouched?.updatedAt, other.updatedAt, "the other user's contact is untouched");
+    assert.equal((await allContacts(stack.hubspot.url)).length, 30);
+  });
+
+  test('an orphaned dummy e-mail (a contact holding the friend\'s <U…>@line.me without line_user_id) is adopted: the import completes, one contact', async () => {
+    const ids = await seedFriends(30);
+    const orphan = ids[7]!;
+    const seeded = await createContact({ email: dummyEmailOf(orphan), firstname: 'Lost its LINE user ID' });
+    const started = await startImport(stack.client, target());
+    const done = await finished(started.importId);
+    assert.equal(done.state, 'completed', done.message);
+    assert.deepEqual(
+      { friendsSeen: done.friendsSeen, created: done.created, updated: done.updated, unchanged: done.unchanged, skipped: done.skipped, failed: done.failed, failures: done.failures },
+      { friendsSeen: 30, created: 29, updated: 1, unchanged: 0, skipped: 0, failed: 0, failures: [] },
+    );
+    const contact = await lineContact(stack.hubspot.url, orphan);
+    assert.ok(contact, 'the orphaned contact got the LINE user ID');
+    assert.equal(contact.id, seeded.id, 'the existing contact was adopted, not a new one made');
+    const p = contact.properties;
+    assert.equal(p.email, dummyEmailOf(orphan));
+    assert.equal(p.firstname, 'Lost its LINE user ID', 'its other values stay');
+    assert.equal(p.line_user_name, nameOf(7));
+    assert.equal(p.line_user_picture, pictureOf(7));
+    assert.equal(p.line_follow, 'YES');
+    assert.ok(Date.parse(p.line_follow_changed_at!) >= Date.parse(done.startedAt));
+    assert.equal(p.line_created_via, 'IMPORT');
+    assert.equal(Date.parse(`${p.line_id_sync_date}T00:00:00Z`), TODAY());
+    assert.equal((await contactsWith(stack.hubspot.url, 'email', dummyEmailOf(orphan))).length, 1, 'no second contact for that friend');
+    const contacts = await allContacts(stack.hubspot.url);
+    assert.equal(contacts.length, 30);
+    assert.equal(byUserId(contacts).size, 30);
+    const stats = await sandboxStats<HubspotStats>(stack.hubspot.url);
+    assert.equal(stats.statuses['409'], undefined, 'never a whole batch refused (409)');
+    assert.equal(requestsTo(stats, 'create'), 1, 'one batch create (207 for the orphan), no retry of it');
+    assert.equal(requestsTo(stats, 'update'), 1, 'the adoption: one update');
+  });
+
+  test('a contact created with a friend\'s line_user_id between the batch read and the batch create: the others are created, that one is updated, counts add up', async () => {
+    const ids = await seedFriends(30);
+    const raced = ids[4]!;
+    // HubSpot fails the batch create until the test has made the racing contact: the batch has read the
+    // contacts (none of the 30 exists) and decided to create every one of them.
+    await injectFaults(stack.hubspot.url, { status: 503, count: 1_000_000, pathPrefix: '/crm/v3/objects/contacts/batch/create' });
+    const started = await startImport(stack.client, target());
+    await createAnswered(503);
+    const racing = await createContact({ email: 'raced@example.com', firstname: 'Made meanwhile', line_user_id: raced });
+    await clearFaults(stack.hubspot.url);
+
+    const done = await finished(started.importId);
+    assert.equal(done.state, 'completed', done.message);
+    assert.deepEqual(
+      { friendsSeen: done.friendsSeen, created: done.created, updated: done.updated, unchanged: done.unchanged, skipped: done.skipped, failed: done.failed },
+      { friendsSeen: 30, created: 29, updated: 1, unchanged: 0, skipped: 0, failed: 0 },
+    );
+    assert.equal(done.created + done.updated + done.unchanged + done.skipped + done.failed, done.friendsSeen, 'counts add up');
+    const stats = await sandboxStats<HubspotStats>(stack.hubspot.url);
+    assert.equal(stats.statuses['409'], undefined, 'never a whole batch refused (409): only the racing input was');
+    assert.equal(requestsTo(stats, 'create'), (stats.statuses['503'] ?? 0) + 1, 'after the outage one batch create, answered per input; the refused input is not created again');
+    assert.equal(requestsTo(stats, 'update'), 1, 'the racing contact: one update');
+
+    const contact = await lineContact(stack.hubspot.url, raced);
+    assert.ok(contact);
+    assert.equal(contact.id, racing.id, 'the contact made meanwhile is the one, updated');
+    assert.equal(contact.properties.email, 'raced@example.com', 'its real e-mail stays');
+    assert.equal(contact.properties.firstname, 'Made meanwhile');
+    assert.equal(contact.properties.line_user_name, nameOf(4));
+    assert.equal(contact.properties.line_follow, 'YES');
+    assert.equal(contact.properties.line_created_via, 'HUBSPOT', 'it had a LINE user ID before the service wrote to it');
+    const status = await appliedEvents(writer(), raced, 1);
+    assert.match(status.recent.at(-1)!.outcome, /^update /, 'decided again against the contact read after the refusal');
+    const contacts = await allContacts(stack.hubspot.url);
+    assert.equal(contacts.length, 30, 'one contact per friend');
+    const lineContacts = byUserId(contacts);
+    for (const [i, userId] of ids.entries()) {
+      if (userId === raced) continue;
+      const p = lineContacts.get(userId)?.properties;
+      assert.equal(p?.email, dummyEmailOf(userId), `friend ${i} created`);
+      assert.equal(p?.line_created_via, 'IMPORT');
+      assert.equal(p?.line_follow, 'YES');
+    }
   });
 
   test('LINE rate-limiting profile reads (429): the retried batch resumes from its heartbeats, reading no profile twice', async () => {
@@ -295,9 +401,12 @@ describe('importing existing friends', () => {
     assert.equal((await admin('DELETE', `/imports/${importId}`)).status, 200, 'nothing left to cancel');
     assert.equal((await cancelImport(stack.client, importId))?.cancelRequested, false);
 
+    // The writers drop the canceled import's rows that still wait; only batches already being written go on.
+    await eventually(async () => ((await writerStates()).every((s) => s.importBacklog === 0) ? true : undefined), { what: "the canceled import's waiting rows dropped" });
     await clearFaults(stack.line.url);
+    await eventually(async () => ((await writerStates()).every((s) => s.batchesInFlight === 0 && s.importBacklog === 0) ? true : undefined), { what: 'the writers idle' });
     const before = (await allContacts(stack.hubspot.url)).length;
-    assert.ok(before >= done.created && before < ids.length);
+    assert.ok(before >= done.created && before < ids.length, `${before} contacts: the batches under way finished, the rest was dropped`);
     const rerun = await startImport(stack.client, target({ pageSize: 100 }));
     const second = await finished(rerun.importId);
     assert.equal(second.state, 'completed');
@@ -308,7 +417,7 @@ describe('importing existing friends', () => {
 
   test('a worker stopped mid-way: the import resumes where it was, with exact counts and no duplicates', async () => {
     const ids = await seedFriends(1000);
-    const started = await startImport(stack.client, target({ pageSize: 100, batchConcurrency: 1 }));
+    const started = await startImport(stack.client, target({ pageSize: 100 }));
     await eventually(async () => ((await progress(started.importId)).pages >= 2 ? true : undefined), { what: 'two pages imported' });
     // LINE stalls the import (it keeps retrying), so the worker surely stops mid-way.
     await injectFaults(stack.line.url, { status: 503, count: 1_000_000, pathPrefix: '/v2/bot/profile/' });
@@ -333,32 +442,38 @@ describe('importing existing friends', () => {
   test('a block webhook while the import writes that friend ends as NO', async () => {
     const ids = await seedFriends(5);
     const friend = ids[2]!;
-    // HubSpot fails the import's write twice: the import has read the contacts (none) and decided,
-    // and its write lands seconds later, after the friend's block has been applied.
-    await injectFaults(stack.hubspot.url, { status: 503, count: 2, pathPrefix: '/crm/v3/objects/contacts/batch/create' });
+    // HubSpot fails the import's batch create until the block is with the writer: the batch has read the
+    // contacts (none) and decided to create the friend with YES; its write lands after the block arrived.
+    await injectFaults(stack.hubspot.url, { status: 503, count: 1_000_000, pathPrefix: '/crm/v3/objects/contacts/batch/create' });
     const started = await startImport(stack.client, target());
-    await eventually(async () => ((await sandboxStats<HubspotStats>(stack.hubspot.url)).statuses['503'] ?? 0) >= 1 ? true : undefined, { what: "the import's first write" });
+    await createAnswered(503);
 
     await blockFriend(stack.line.url, friend);
     const block = unfollowEvent(friend);
     const answer = await sendLineWebhook({ url: `${stack.url}/webhooks/line`, channelSecret: stack.config.lineChannelSecret!, events: [block] });
     assert.equal(answer.status, 200);
-    const handle = stack.client.workflow.getHandle(friendWorkflowId(stack.config.lineChannelId, friend));
-    const state = await eventually(async () => {
-      const s = await handle.query(friendStateQuery);
-      return s.applied >= 1 && s.pending === 0 ? s : undefined;
-    }, { what: 'the block applied' });
-    assert.match(state.recent[0]!.outcome, /no-contact-for-blocked-user/, 'the block was applied before the import wrote the contact');
+    // The writer holds the block behind the import's batch: one batch per friend at a time.
+    const waiting = await eventually(async () => {
+      const s = await friendStatus(writer(), friend);
+      return s && s.pending >= 2 ? s : undefined;
+    }, { what: "the block queued behind the import's batch" });
+    assert.equal(waiting.applied, 0, "nothing applied yet: the import's batch is still writing");
     assert.equal((await progress(started.importId)).state, 'running', 'the import had not written yet');
+    assert.equal(await lineContact(stack.hubspot.url, friend), undefined);
+    await clearFaults(stack.hubspot.url);
 
     const done = await finished(started.importId);
     assert.equal(done.state, 'completed');
     assert.equal(done.created, 5);
-    const contact = await eventually(async () => {
-      const c = await lineContact(stack.hubspot.url, friend);
-      return c?.properties.line_follow === 'NO' ? c : undefined;
-    }, { what: 'the friend re-applying the block after the import wrote YES' });
-    assert.equal(Date.parse(contact.properties.line_follow_changed_at!), block.timestamp);
+    const status = await appliedEvents(writer(), friend, 2);
+    assert.equal(status.failed, 0);
+    assert.deepEqual(status.recent.map((e) => e.kind), ['import', 'unfollow'], 'the import row, then the block');
+    assert.match(status.recent[0]!.outcome, /^create IMPORT contact$/);
+    assert.match(status.recent[1]!.outcome, /line_follow NO/, 'the block applied to the contact the import wrote');
+    assert.notEqual(status.recent[0]!.batchWorkflowId, status.recent[1]!.batchWorkflowId);
+    const contact = await lineContact(stack.hubspot.url, friend);
+    assert.equal(contact?.properties.line_follow, 'NO');
+    assert.equal(Date.parse(contact!.properties.line_follow_changed_at!), block.timestamp);
     for (const other of ids.filter((id) => id !== friend)) assert.equal((await lineContact(stack.hubspot.url, other))?.properties.line_follow, 'YES');
   });
 });
@@ -381,6 +496,12 @@ describe('operator endpoints for imports', () => {
     await seedFriends(3);
     assert.equal((await admin('POST', '/imports', { pageSize: 5000 })).status, 400);
     assert.equal((await admin('POST', '/imports', { colour: 'red' })).status, 400);
+    // The batching options went to the writers: naming one is a mistake the operator hears of.
+    for (const retired of [{ batchSize: 50 }, { batchConcurrency: 2 }, { profileConcurrency: 8 }, { pageSize: 100, batchSize: 50 }]) {
+      const refused = await admin('POST', '/imports', retired);
+      assert.equal(refused.status, 400, JSON.stringify(retired));
+      assert.match(((await refused.json()) as { error: string }).error, /unknown import option\(s\)/);
+    }
     assert.equal((await admin('GET', '/imports/00000000-0000-4000-8000-000000000000')).status, 404);
     assert.equal((await admin('GET', '/imports/not-an-id')).status, 404);
     assert.equal((await admin('DELETE', '/imports/00000000-0000-4000-8000-000000000000')).status, 404);

@@ -1,21 +1,22 @@
-// POST /line/id-token → LINE verifies the token → the friend's workflow puts the verified e-mail
-// on the contact: dummy → real, real kept, merge into a contact that already has the e-mail, LOGIN
+// POST /line/id-token → LINE verifies the token → the channel's contact writer puts the verified
+// e-mail on the contact (in a batch, after the friend's other events): dummy → real, real kept, merge into a contact that already has the e-mail, LOGIN
 // contacts; forged, expired and replayed tokens; a crash between the steps. Real Temporal, sandbox
 // LINE and HubSpot over HTTP.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Writable } from 'node:stream';
 import Fastify from 'fastify';
-import { WorkflowNotFoundError } from '@temporalio/client';
+import { inboxStateQuery } from '../../src/contracts.ts';
 import { syncDate } from '../../src/contact/values.ts';
 import { createLineLoginClient } from '../../src/line/login.ts';
 import { idTokenRoutes } from '../../src/server/routes/id-token.ts';
-import { friendWorkflowId } from '../../src/temporal/ids.ts';
+import { inboxShardOf, inboxWorkflowId } from '../../src/temporal/ids.ts';
+import { contactTargetOf, FriendEventInbox } from '../../src/temporal/inbox-client.ts';
 import { followEvent, newLineUserId, sendLineWebhook } from '../../src/sandbox/line-webhook.ts';
-import { friendStateQuery } from '../../workflows/friend.ts';
 import { eventually, startStack, type Stack } from '../support/stack.ts';
 import { startChildWorker, killHard } from '../support/child-worker.ts';
 import { allContacts, call, clearFaults, contactsWith, injectFaults, lineContact, sandboxStats, seedFriend, type SandboxContact } from '../support/sandbox-http.ts';
+import { appliedEvents, friendStatus } from '../support/writer.ts';
 
 let stack: Stack;
 
@@ -51,18 +52,13 @@ async function postIdToken(body: unknown, headers: Record<string, string> = {}) 
   return { status: response.status, body: (await response.json().catch(() => undefined)) as Record<string, unknown> | undefined, headers: response.headers };
 }
 
-const friendHandle = (userId: string) => stack.client.workflow.getHandle(friendWorkflowId(stack.config.lineChannelId, userId));
-
-/** Waits until the friend's workflow has applied `count` events, and returns its state. */
-async function applied(userId: string, count: number, timeoutMs = 20_000) {
-  return eventually(
-    async () => {
-      const state = await friendHandle(userId).query(friendStateQuery);
-      return state.applied + state.failed >= count && state.pending === 0 ? state : undefined;
-    },
-    { what: `${count} applied events of ${userId}`, timeoutMs },
-  );
-}
+const writer = () => ({ client: stack.client, channelId: stack.config.lineChannelId, shards: stack.config.lineInboxShards });
+/** Waits until the friend's contact writer has applied `count` events, and returns what it knows of the friend. */
+const applied = (userId: string, count: number, timeoutMs?: number) => appliedEvents(writer(), userId, count, timeoutMs);
+/** The contact writer (inbox workflow) of the friend's shard. */
+const writerHandle = (userId: string) => stack.client.workflow.getHandle(inboxWorkflowId(stack.config.lineChannelId, inboxShardOf(userId, stack.config.lineInboxShards)));
+/** The routes' own hand-over to the contact writers, as src/server/app.ts builds it. */
+const newInbox = () => new FriendEventInbox(stack.client, contactTargetOf(stack.config), { shards: stack.config.lineInboxShards });
 
 async function createHubspotContact(properties: Record<string, string>): Promise<SandboxContact> {
   return call<SandboxContact>('POST', `${stack.hubspot.url}/_sandbox/contacts`, { properties });
@@ -75,8 +71,9 @@ async function follow(userId: string) {
   assert.equal(answer.status, 200);
 }
 
+/** Nothing was handed to the friend's contact writer, and no contact exists. */
 async function assertNothingStarted(userId: string) {
-  await assert.rejects(friendHandle(userId).describe(), WorkflowNotFoundError);
+  assert.equal(await friendStatus(writer(), userId), null, 'the contact writer never got an event of the friend');
   assert.equal(await lineContact(stack.hubspot.url, userId), undefined);
 }
 
@@ -207,12 +204,15 @@ describe('a verified e-mail reaches the contact', () => {
     assert.equal((await postIdToken({ idToken })).status, 202);
     await applied(userId, 1);
     const before = await sandboxStats<{ total: number }>(stack.hubspot.url);
+    const duplicatesBefore = (await writerHandle(userId).query(inboxStateQuery)).duplicatesIgnored;
     assert.equal((await postIdToken({ idToken })).status, 202);
-    const state = await eventually(async () => {
-      const s = await friendHandle(userId).query(friendStateQuery);
-      return s.duplicatesIgnored >= 1 ? s : undefined;
+    await eventually(async () => ((await writerHandle(userId).query(inboxStateQuery)).duplicatesIgnored > duplicatesBefore ? true : undefined), {
+      what: 'the repeat ignored as a duplicate by the contact writer',
     });
-    assert.equal(state.applied, 1);
+    const state = await friendStatus(writer(), userId);
+    assert.equal(state?.applied, 1);
+    assert.equal(state?.pending, 0);
+    assert.equal(state?.recent.length, 1, 'one event on record');
     assert.equal((await sandboxStats<{ total: number }>(stack.hubspot.url)).total, before.total, 'no HubSpot request for the repeat');
   });
 
@@ -297,7 +297,7 @@ describe('POST /line/id-token refuses what it cannot trust', () => {
   test('each client address is rate-limited (token bucket), before the body is read', async (t) => {
     const app = Fastify({ logger: false, trustProxy: true });
     const login = createLineLoginClient({ baseUrl: stack.line.url, channelId: stack.config.lineLoginChannelId! });
-    await app.register(idTokenRoutes, { temporal: stack.client, login, channelId: stack.config.lineChannelId, taskQueue: stack.config.taskQueue, timeZone: 'UTC', rateLimit: { capacity: 2, refillPerSecond: 0 } });
+    await app.register(idTokenRoutes, { inbox: newInbox(), login, rateLimit: { capacity: 2, refillPerSecond: 0 } });
     t.after(() => app.close());
     const from = (ip: string) => app.inject({ method: 'POST', url: '/line/id-token', headers: { 'x-forwarded-for': ip }, payload: { idToken: 'a.b.c' } });
     assert.equal((await from('203.0.113.7')).statusCode, 400);
@@ -318,7 +318,7 @@ describe('POST /line/id-token refuses what it cannot trust', () => {
     });
     const app = Fastify({ logger: { level: 'trace', stream } });
     const login = createLineLoginClient({ baseUrl: stack.line.url, channelId: stack.config.lineLoginChannelId! });
-    await app.register(idTokenRoutes, { temporal: stack.client, login, channelId: stack.config.lineChannelId, taskQueue: stack.config.taskQueue, timeZone: 'UTC' });
+    await app.register(idTokenRoutes, { inbox: newInbox(), login });
     t.after(() => app.close());
     const userId = await newFriend();
     const email = uniqueEmail('private');
@@ -327,16 +327,23 @@ describe('POST /line/id-token refuses what it cannot trust', () => {
     assert.equal(answer.statusCode, 202);
     const rejected = await app.inject({ method: 'POST', url: '/line/id-token', payload: { idToken: `${idToken.slice(0, -4)}AAAA` } });
     assert.equal(rejected.statusCode, 401);
-    await applied(userId, 1);
+    const state = await applied(userId, 1);
 
     const signature = idToken.split('.')[2]!;
     assert.ok(logs.includes(userId), 'the logs were captured');
     assert.ok(!logs.includes(signature) && !logs.includes(idToken.split('.')[1]!), 'no part of the token in the logs');
     assert.ok(!logs.includes(email), 'no e-mail in the logs');
 
-    const history = textOf(await friendHandle(userId).fetchHistory());
-    assert.ok(history.includes(email), 'payloads were decoded: the e-mail is there');
-    assert.ok(!history.includes(signature) && !history.includes(idToken.split('.')[1]!), 'no part of the token in the history');
+    // The writer's histories (every run: the signal that brought the e-mail) and the batch's that applied it.
+    const batchHistory = textOf(await stack.client.workflow.getHandle(state.recent.at(-1)!.batchWorkflowId).fetchHistory());
+    let writerHistory = '';
+    for await (const run of stack.client.workflow.list({ query: `WorkflowId = "${inboxWorkflowId(stack.config.lineChannelId, inboxShardOf(userId, stack.config.lineInboxShards))}"` })) {
+      writerHistory += textOf(await stack.client.workflow.getHandle(run.workflowId, run.runId).fetchHistory());
+    }
+    for (const [name, history] of [['the contact writer', writerHistory], ['the batch', batchHistory]] as const) {
+      assert.ok(history.includes(email), `payloads were decoded: the e-mail is in ${name}'s history`);
+      assert.ok(!history.includes(signature) && !history.includes(idToken.split('.')[1]!), `no part of the token in ${name}'s history`);
+    }
   });
 });
 
@@ -406,14 +413,20 @@ describe('every step re-reads HubSpot, so crashes, lost answers and races conver
         async () => ((await sandboxStats<{ endpoints: Record<string, number> }>(stack.hubspot.url)).endpoints['POST /crm/v3/objects/contacts/merge'] ?? 0) > mergesBefore || undefined,
         { what: 'the merge attempted', timeoutMs: 60_000 },
       );
+      // The e-mail is held by the writer, in a batch still waiting for its merge, when the worker dies.
+      const held = await friendStatus(writer(), userId);
+      assert.equal(held?.applied, 1, 'only the follow is applied so far');
+      assert.ok(held!.pending >= 1, 'the verified e-mail is still being applied');
       await killHard(child);
       killed = true;
       await clearFaults(stack.hubspot.url);
       assert.equal((await sandboxContact(lineOnly.id)).mergedInto, undefined, 'nothing merged while HubSpot refused');
 
       await stack.startWorker();
-      const state = await applied(userId, 2, 60_000);
+      const state = await applied(userId, 2, 90_000);
       assert.equal(state.failed, 0, JSON.stringify(state.recent));
+      assert.equal(state.applied, 2, 'the follow and the e-mail, each once');
+      assert.match(state.recent.at(-1)!.outcome, /^merge LINE contact \d+ into \d+; /, JSON.stringify(state.recent));
       const contact = await lineContact(stack.hubspot.url, userId);
       assert.equal(contact?.id, existing.id);
       assertAllLineProperties(contact, userId, { name: '再起動 テスト', createdVia: 'FOLLOW' });
