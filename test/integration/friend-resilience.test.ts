@@ -1,12 +1,12 @@
-// The friend flow survives a worker killed mid-event; the webhook says 503 when Temporal is gone.
+// The contact writer and its batches survive a worker killed mid-batch; the webhook says 503 when Temporal is gone.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { friendWorkflowId } from '../../src/temporal/ids.ts';
 import { followEvent, newLineUserId, sendLineWebhook } from '../../src/sandbox/line-webhook.ts';
-import { friendStateQuery } from '../../workflows/friend.ts';
+import type { ContactBatchResult } from '../../workflows/contact-batch.ts';
 import { eventually, startStack, type Stack } from '../support/stack.ts';
 import { startChildWorker, killHard } from '../support/child-worker.ts';
-import { clearFaults, injectFaults, lineContact, sandboxStats, seedFriend } from '../support/sandbox-http.ts';
+import { clearFaults, contactsWith, injectFaults, lineContact, sandboxStats, seedFriend } from '../support/sandbox-http.ts';
+import { appliedEvents, batchesOf } from '../support/writer.ts';
 
 let stack: Stack;
 before(async () => {
@@ -17,12 +17,12 @@ after(async () => {
   await stack?.stop();
 });
 
-test('a worker killed in the middle of an event: the contact is right once a worker runs again', async (t) => {
+test('a worker killed in the middle of a batch: the contact is right, and one, once a worker runs again', async (t) => {
   const child = await startChildWorker(stack.config);
   t.after(() => killHard(child));
   const userId = newLineUserId();
   await seedFriend(stack.line.url, { userId, displayName: 'Kill Test' });
-  // The profile is read, then HubSpot keeps failing: the event is mid-way when the worker dies.
+  // The profile is read, then HubSpot keeps failing: the event's batch is mid-way when the worker dies.
   await injectFaults(stack.hubspot.url, { status: 503, count: 1000, pathPrefix: '/crm/v3/objects/contacts/batch/read' });
   const event = followEvent(userId);
   const answer = await sendLineWebhook({ url: `${stack.url}/webhooks/line`, channelSecret: stack.config.lineChannelSecret!, events: [event] });
@@ -37,14 +37,24 @@ test('a worker killed in the middle of an event: the contact is right once a wor
   assert.equal(await lineContact(stack.hubspot.url, userId), undefined, 'nothing written while HubSpot failed');
 
   await stack.startWorker();
-  const state = await eventually(async () => {
-    const s = await stack.client.workflow.getHandle(friendWorkflowId(stack.config.lineChannelId, userId)).query(friendStateQuery);
-    return s.applied >= 1 ? s : undefined;
-  }, { timeoutMs: 60_000, what: 'the event applied by the new worker' });
+  const state = await appliedEvents({ client: stack.client, channelId: stack.config.lineChannelId }, userId, 1, 60_000);
   assert.equal(state.failed, 0);
+  assert.equal(state.applied, 1);
+  assert.deepEqual(state.recent.map((e) => [e.eventId, e.outcome]), [[event.webhookEventId, 'create FOLLOW contact']]);
+  const contacts = await contactsWith(stack.hubspot.url, 'line_user_id', userId);
+  assert.equal(contacts.length, 1, 'exactly one contact');
   const contact = await lineContact(stack.hubspot.url, userId);
   assert.equal(contact?.properties.line_follow, 'YES');
   assert.equal(contact?.properties.line_user_name, 'Kill Test');
+  assert.equal(contact?.properties.line_created_via, 'FOLLOW');
+  // The batch the dead worker had started is the one that finished it: no second batch for the event.
+  const batches = await eventually(async () => {
+    const found = await batchesOf(stack.client, userId);
+    return found.length ? found : undefined;
+  }, { what: "the friend's batch, found by LineUserId" });
+  assert.deepEqual(batches.map((b) => b.workflowId), [state.recent[0]!.batchWorkflowId]);
+  const result = (await stack.client.workflow.getHandle(batches[0]!.workflowId, batches[0]!.runId).result()) as ContactBatchResult;
+  assert.deepEqual(result.friends.find((f) => f.userId === userId)?.events.map((e) => e.eventId), [event.webhookEventId]);
 });
 
 test('Temporal unreachable: the webhook answers 503 within LINE\'s 2 s, so LINE can redeliver', async () => {

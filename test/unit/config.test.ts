@@ -1,7 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ConfigError, loadConfig, requireFor } from '../../src/config.ts';
+import { ConfigError, loadConfig, requireFor, retiredVariables } from '../../src/config.ts';
 
 test('defaults follow interfaces.md', () => {
   const c = loadConfig({});
@@ -15,7 +15,7 @@ test('defaults follow interfaces.md', () => {
   assert.equal(c.hubspotBaseUrl, 'https://api.hubapi.com');
   assert.equal(c.hubspotRequestsPer10s, 100);
   assert.equal(c.lineInboxShards, 1);
-  assert.equal(c.lineHandOverPerSecond, 5, 'half of HubSpot 100 requests per 10 s: a new friend costs two');
+  assert.equal(c.lineInboxIdleSeconds, 900, 'an idle contact writer ends after 15 minutes');
   assert.equal(c.syncDateTimeZone, 'UTC');
   assert.equal(c.adminToken, undefined);
   assert.equal(c.publicUrl, undefined);
@@ -38,6 +38,8 @@ test('every variable of interfaces.md is read', () => {
     HUBSPOT_CLIENT_SECRET: 'hs-secret-123',
     HUBSPOT_REQUESTS_PER_10S: '190',
     SYNC_DATE_TIME_ZONE: 'Asia/Tokyo',
+    LINE_INBOX_SHARDS: '4',
+    LINE_INBOX_IDLE_SECONDS: '120',
     ADMIN_TOKEN: 'admin-token-0123456789',
     PUBLIC_URL: 'https://sync.example.com',
   });
@@ -56,17 +58,60 @@ test('every variable of interfaces.md is read', () => {
   assert.equal(c.hubspotClientSecret, 'hs-secret-123');
   assert.equal(c.hubspotRequestsPer10s, 190);
   assert.equal(c.syncDateTimeZone, 'Asia/Tokyo');
+  assert.equal(c.lineInboxShards, 4);
+  assert.equal(c.lineInboxIdleSeconds, 120);
   assert.equal(c.adminToken, 'admin-token-0123456789');
   assert.equal(c.publicUrl, 'https://sync.example.com');
 });
 
-test('the hand-over pace follows the HubSpot budget unless set (a new friend costs two HubSpot requests)', () => {
-  assert.equal(loadConfig({ HUBSPOT_REQUESTS_PER_10S: '190' }).lineHandOverPerSecond, 9.5);
-  assert.equal(loadConfig({ HUBSPOT_REQUESTS_PER_10S: '250' }).lineHandOverPerSecond, 12.5);
-  assert.equal(loadConfig({ HUBSPOT_REQUESTS_PER_10S: '1' }).lineHandOverPerSecond, 0.05, 'never 0, which would mean no limit');
-  assert.equal(loadConfig({ HUBSPOT_REQUESTS_PER_10S: '190', LINE_HANDOVER_PER_SECOND: '3' }).lineHandOverPerSecond, 3);
-  assert.equal(loadConfig({ LINE_HANDOVER_PER_SECOND: '2.5' }).lineHandOverPerSecond, 2.5);
-  assert.equal(loadConfig({ LINE_HANDOVER_PER_SECOND: '0' }).lineHandOverPerSecond, 0, 'explicitly no limit');
+test('a retired variable that is still set gets one clear line each; none when unset', () => {
+  assert.deepEqual(retiredVariables({}), []);
+  assert.deepEqual(retiredVariables({ LINE_HANDOVER_PER_SECOND: '', FRIEND_IDLE_SECONDS: '  ' }), [], 'set to nothing is unset');
+  assert.deepEqual(retiredVariables({ LINE_INBOX_IDLE_SECONDS: '5', HUBSPOT_REQUESTS_PER_10S: '190' }), [], 'current variables are not retired');
+
+  const [handOver, ...moreHandOver] = retiredVariables({ LINE_HANDOVER_PER_SECOND: '20' });
+  assert.deepEqual(moreHandOver, []);
+  assert.match(handOver!, /^LINE_HANDOVER_PER_SECOND is set but no longer used \(.*HUBSPOT_REQUESTS_PER_10S.*\); remove it$/);
+  assert.ok(!handOver!.includes('\n'), 'one line');
+
+  const [idle, ...moreIdle] = retiredVariables({ FRIEND_IDLE_SECONDS: '3' });
+  assert.deepEqual(moreIdle, []);
+  assert.match(idle!, /^FRIEND_IDLE_SECONDS is set but no longer used \(.*LINE_INBOX_IDLE_SECONDS.*\); remove it$/, 'it names the variable that took its place');
+  assert.ok(!idle!.includes('\n'), 'one line');
+
+  const both = retiredVariables({ FRIEND_IDLE_SECONDS: '3', LINE_HANDOVER_PER_SECOND: '20' });
+  assert.equal(both.length, 2);
+  assert.ok(both.some((l) => l.startsWith('FRIEND_IDLE_SECONDS ')) && both.some((l) => l.startsWith('LINE_HANDOVER_PER_SECOND ')));
+});
+
+test('a retired variable no longer changes or stops anything, whatever its value', () => {
+  const plain = loadConfig({});
+  for (const env of [{ LINE_HANDOVER_PER_SECOND: 'fast' }, { LINE_HANDOVER_PER_SECOND: '-1' }, { FRIEND_IDLE_SECONDS: '0' }, { FRIEND_IDLE_SECONDS: '3' }]) {
+    assert.deepEqual(loadConfig(env), plain, JSON.stringify(env));
+  }
+  assert.equal(loadConfig({ FRIEND_IDLE_SECONDS: '3' }).lineInboxIdleSeconds, 900, 'FRIEND_IDLE_SECONDS is not read as LINE_INBOX_IDLE_SECONDS');
+});
+
+test('a process started with retired variables says so once each on stderr and goes on', () => {
+  const result = spawnSync(
+    process.execPath,
+    ['--import', 'tsx', '--input-type=module', '-e', "const { configOrExit, loadConfig } = await import('./src/config.ts'); configOrExit(() => loadConfig()); process.stdout.write('started');"],
+    { env: { PATH: process.env.PATH, FRIEND_IDLE_SECONDS: '3', LINE_HANDOVER_PER_SECOND: '20' }, encoding: 'utf8', timeout: 30_000 },
+  );
+  assert.equal(result.status, 0, result.stderr);
+  assert.equal(result.stdout, 'started');
+  const lines = result.stderr.trim().split('\n').sort();
+  assert.equal(lines.length, 2, result.stderr);
+  assert.match(lines[0]!, /^configuration warning: FRIEND_IDLE_SECONDS is set but no longer used/);
+  assert.match(lines[1]!, /^configuration warning: LINE_HANDOVER_PER_SECOND is set but no longer used/);
+});
+
+test('LINE_INBOX_IDLE_SECONDS: an idle contact writer ends after 15 minutes unless set', () => {
+  assert.equal(loadConfig({}).lineInboxIdleSeconds, 900);
+  assert.equal(loadConfig({ LINE_INBOX_IDLE_SECONDS: '1' }).lineInboxIdleSeconds, 1);
+  assert.equal(loadConfig({ LINE_INBOX_IDLE_SECONDS: ' 5 ' }).lineInboxIdleSeconds, 5);
+  assert.equal(loadConfig({ LINE_INBOX_IDLE_SECONDS: '604800' }).lineInboxIdleSeconds, 604800, 'up to a week');
+  assert.equal(loadConfig({ LINE_INBOX_IDLE_SECONDS: '' }).lineInboxIdleSeconds, 900, 'empty is unset');
   assert.equal(loadConfig({ LINE_INBOX_SHARDS: '4' }).lineInboxShards, 4);
 });
 
@@ -81,12 +126,16 @@ const bad: Array<[string, Record<string, string>, RegExp]> = [
   ['TEMPORAL_TASK_QUEUE', { TEMPORAL_TASK_QUEUE: 'a b' }, /TEMPORAL_TASK_QUEUE may hold only/],
   ['PUBLIC_URL', { PUBLIC_URL: 'nope' }, /PUBLIC_URL must be an http\(s\) URL/],
   ['LINE_INBOX_SHARDS', { LINE_INBOX_SHARDS: '0' }, /LINE_INBOX_SHARDS must be from 1 to 64/],
-  ['LINE_HANDOVER_PER_SECOND', { LINE_HANDOVER_PER_SECOND: 'fast' }, /LINE_HANDOVER_PER_SECOND must be a number/],
-  ['LINE_HANDOVER_PER_SECOND', { LINE_HANDOVER_PER_SECOND: '-1' }, /LINE_HANDOVER_PER_SECOND must be a number/],
-  ['LINE_HANDOVER_PER_SECOND', { LINE_HANDOVER_PER_SECOND: '1e3' }, /LINE_HANDOVER_PER_SECOND must be a number/],
+  ['LINE_INBOX_SHARDS', { LINE_INBOX_SHARDS: '65' }, /LINE_INBOX_SHARDS must be from 1 to 64/],
+  ['LINE_INBOX_IDLE_SECONDS', { LINE_INBOX_IDLE_SECONDS: '0' }, /LINE_INBOX_IDLE_SECONDS must be from 1 to 604800, got 0/],
+  ['LINE_INBOX_IDLE_SECONDS', { LINE_INBOX_IDLE_SECONDS: '604801' }, /LINE_INBOX_IDLE_SECONDS must be from 1 to 604800/],
+  ['LINE_INBOX_IDLE_SECONDS', { LINE_INBOX_IDLE_SECONDS: 'soon' }, /LINE_INBOX_IDLE_SECONDS must be a whole number from 1 to 604800, got "soon"/],
+  ['LINE_INBOX_IDLE_SECONDS', { LINE_INBOX_IDLE_SECONDS: '1.5' }, /LINE_INBOX_IDLE_SECONDS must be a whole number/],
+  ['LINE_INBOX_IDLE_SECONDS', { LINE_INBOX_IDLE_SECONDS: '-1' }, /LINE_INBOX_IDLE_SECONDS must be a whole number/],
+  ['LINE_INBOX_IDLE_SECONDS', { LINE_INBOX_IDLE_SECONDS: '15m' }, /LINE_INBOX_IDLE_SECONDS must be a whole number/],
 ];
 for (const [variable, env, message] of bad) {
-  test(`a malformed ${variable} is rejected with its name`, () => {
+  test(`a malformed ${variable} (${JSON.stringify(env[variable])}) is rejected with its name`, () => {
     assert.throws(() => loadConfig(env), (error: unknown) => error instanceof ConfigError && error.variable === variable && message.test(error.message));
   });
 }
@@ -131,10 +180,4 @@ test('TRUST_PROXY takes true, false, a hop count or addresses', () => {
   assert.equal(loadConfig({ TRUST_PROXY: '2' }).trustProxy, 2);
   assert.equal(loadConfig({ TRUST_PROXY: '10.0.0.0/8,127.0.0.1' }).trustProxy, '10.0.0.0/8,127.0.0.1');
   assert.throws(() => loadConfig({ TRUST_PROXY: 'everyone' }), /TRUST_PROXY must be/);
-});
-
-test('FRIEND_IDLE_SECONDS defaults to 15 minutes', () => {
-  assert.equal(loadConfig({}).friendIdleSeconds, 900);
-  assert.equal(loadConfig({ FRIEND_IDLE_SECONDS: '5' }).friendIdleSeconds, 5);
-  assert.throws(() => loadConfig({ FRIEND_IDLE_SECONDS: '0' }), /FRIEND_IDLE_SECONDS must be from 1/);
 });

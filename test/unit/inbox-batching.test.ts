@@ -1,6 +1,7 @@
-// The webhook's group commit (src/temporal/inbox-client.ts) and the shard rule, without a server:
-// the client below only records calls, so these tests pin down the batching rules themselves. The
-// real thing (Temporal, the inbox workflow, the hand-over) is test/integration/webhook-inbox.test.ts.
+// The producers' group commit into the contact writers (src/temporal/inbox-client.ts) and the shard
+// rule, without a server: the client below only records calls, so these tests pin down the rules of
+// the hand-over to Temporal themselves. The real thing (Temporal, the writer, its batches) is
+// test/integration/webhook-inbox.test.ts.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -8,7 +9,7 @@ import type { Client } from '@temporalio/client';
 import { WorkflowNotFoundError } from '@temporalio/client';
 import { FriendEventInbox } from '../../src/temporal/inbox-client.ts';
 import { inboxShardOf, inboxWorkflowId } from '../../src/temporal/ids.ts';
-import type { InboxBatch, InboxItem } from '../../workflows/inbox.ts';
+import { inboxEventsSignal, WorkflowType, type InboxBatch, type InboxItem } from '../../src/contracts.ts';
 
 interface Call {
   kind: 'signal' | 'signalWithStart';
@@ -16,6 +17,17 @@ interface Call {
   items: InboxItem[];
   target: InboxBatch['target'];
   at: number;
+  /** signal-with-start only: what a writer it starts is started with */
+  start?: StartOptions;
+  /** the signal's name */
+  signal: string;
+}
+
+interface StartOptions {
+  workflowType: unknown;
+  taskQueue: string;
+  args: unknown[];
+  searchAttributes: Array<{ key: { name: string }; value: unknown }>;
 }
 
 /** Records signals; each takes `latencyMs`; `fail` makes the next calls reject; `ended` makes plain signals NotFound. */
@@ -30,15 +42,25 @@ function recordingClient(options: { latencyMs?: number } = {}) {
   const client = {
     withDeadline: (_deadline: number, fn: () => Promise<unknown>) => fn(),
     workflow: {
-      signalWithStart: (_workflow: unknown, o: { workflowId: string; signalArgs: [InboxBatch] }) =>
-        answer({ kind: 'signalWithStart', workflowId: o.workflowId, ...o.signalArgs[0], at: Date.now() }),
+      signalWithStart: (
+        workflowType: unknown,
+        o: { workflowId: string; taskQueue: string; args: unknown[]; signal: { name: string }; signalArgs: [InboxBatch]; typedSearchAttributes: StartOptions['searchAttributes'] },
+      ) =>
+        answer({
+          kind: 'signalWithStart',
+          workflowId: o.workflowId,
+          ...o.signalArgs[0],
+          at: Date.now(),
+          signal: o.signal.name,
+          start: { workflowType, taskQueue: o.taskQueue, args: o.args, searchAttributes: o.typedSearchAttributes },
+        }),
       getHandle: (workflowId: string) => ({
-        signal: async (_signal: unknown, batch: InboxBatch) => {
+        signal: async (signal: { name: string }, batch: InboxBatch) => {
           if (control.ended) {
             control.ended = false;
             throw new WorkflowNotFoundError('workflow execution already completed', workflowId, undefined);
           }
-          return answer({ kind: 'signal', workflowId, ...batch, at: Date.now() });
+          return answer({ kind: 'signal', workflowId, ...batch, at: Date.now(), signal: signal.name });
         },
       }),
     },
@@ -46,7 +68,7 @@ function recordingClient(options: { latencyMs?: number } = {}) {
   return { client: client as unknown as Client, calls, control };
 }
 
-const target = { channelId: 'C1', taskQueue: 'q', timeZone: 'Asia/Tokyo' };
+const target = { channelId: 'C1', taskQueue: 'q', timeZone: 'Asia/Tokyo', idleMs: 900_000 };
 const item = (userId: string, n: number): InboxItem => ({ userId, event: { eventId: `E${n}`, kind: 'follow', timestamp: n } });
 
 test('a lone event is sent at once, with signal-with-start the first time and a plain signal after', async () => {
@@ -62,8 +84,45 @@ test('a lone event is sent at once, with signal-with-start the first time and a 
       ['signal', inboxWorkflowId('C1', 0), 1],
     ],
   );
-  // Each batch brings the sender's current settings for friends' workflows (a changed time zone applies at once).
-  assert.ok(calls.every((c) => c.target.taskQueue === 'q' && c.target.timeZone === 'Asia/Tokyo'));
+  // Each batch brings the sender's current settings for the writer (a changed time zone or idle time applies at once).
+  assert.ok(calls.every((c) => c.target.taskQueue === 'q' && c.target.timeZone === 'Asia/Tokyo' && c.target.idleMs === 900_000));
+  assert.ok(calls.every((c) => c.signal === inboxEventsSignal.name));
+});
+
+test("the signal-with-start starts the shard's contact writer, findable as the channel's inbox", async () => {
+  const { client, calls } = recordingClient();
+  const inbox = new FriendEventInbox(client, target, { shards: 1 });
+  await inbox.deliver([item('U1', 1)], 1000);
+  const [call] = calls;
+  assert.equal(call?.kind, 'signalWithStart');
+  assert.equal(call.start?.workflowType, WorkflowType.inbox);
+  assert.equal(call.start?.taskQueue, 'q');
+  assert.deepEqual(call.start?.args, [{ channelId: 'C1', shard: 0, target }]);
+  // test/support/inbox.ts and operators find the writers by these.
+  const attributes = Object.fromEntries(call.start!.searchAttributes.map((a) => [a.key.name, a.value]));
+  assert.deepEqual(attributes, { LineChannelId: 'C1', LineSyncKind: 'inbox' });
+});
+
+test("each shard's events go to its own writer, in their own signals; a friend's events always to the same one", async () => {
+  const { client, calls } = recordingClient({ latencyMs: 20 });
+  const shards = 3;
+  const inbox = new FriendEventInbox(client, target, { shards });
+  const users = Array.from({ length: 12 }, (_, n) => `U${n.toString(16).padStart(32, '0')}`);
+  assert.ok(new Set(users.map((u) => inboxShardOf(u, shards))).size > 1, 'the users span shards');
+  const items = users.flatMap((u, n) => [item(u, 2 * n), item(u, 2 * n + 1)]);
+  assert.deepEqual(await Promise.all(items.map((i) => inbox.deliver([i], 2000))), items.map(() => []));
+  for (const call of calls) {
+    for (const i of call.items) assert.equal(call.workflowId, inboxWorkflowId('C1', inboxShardOf(i.userId, shards)), `${i.userId} in its shard's signal`);
+    const shard = Number(call.workflowId.split('/').at(-1));
+    if (call.start) assert.deepEqual(call.start.args, [{ channelId: 'C1', shard, target }]);
+  }
+  assert.equal(new Set(calls.map((c) => c.workflowId)).size, new Set(users.map((u) => inboxShardOf(u, shards))).size);
+  assert.deepEqual(calls.flatMap((c) => c.items.map((i) => i.event.eventId)).sort(), items.map((i) => i.event.eventId).sort(), 'each event sent once');
+  // Within a shard, events go in the order they arrived.
+  for (const workflowId of new Set(calls.map((c) => c.workflowId))) {
+    const mine = calls.filter((c) => c.workflowId === workflowId).flatMap((c) => c.items.map((i) => Number(i.event.eventId.slice(1))));
+    assert.deepEqual(mine, [...mine].sort((a, b) => a - b), `${workflowId}: in arrival order`);
+  }
 });
 
 test('events arriving while a signal is in flight go together in the next one, in arrival order', async () => {
@@ -115,7 +174,7 @@ test('past its deadline a request fails, and events whose request already failed
   assert.deepEqual(calls.flatMap((c) => c.items.map((i) => i.userId)), ['U1'], 'U2 was never sent: LINE redelivers it');
 });
 
-test('an inbox that ended (idle) is started again by the next batch', async () => {
+test('a writer that ended (idle) is started again by the next batch', async () => {
   const { client, calls, control } = recordingClient();
   const inbox = new FriendEventInbox(client, target, { shards: 1 });
   await inbox.deliver([item('U1', 1)], 1000);
