@@ -119,6 +119,27 @@ export interface InboxState {
   recentFailures: Array<{ userId: string; eventId: string; reason: string }>;
 }
 
+/** What became of one friend in a batch. */
+export interface FriendOutcome {
+  userId: string;
+  /** each event's outcome, in the order applied */
+  events: Array<Omit<AppliedEvent, 'batchWorkflowId'>>;
+  /** each import row's outcome */
+  imports: Array<{ importId: string; importWorkflowId: string; page: number; readAt: number; outcome: ImportRowOutcome; reason?: string }>;
+  /** why nothing could be written (a HubSpot or LINE refusal) */
+  failure?: string;
+}
+
+export interface ContactBatchResult {
+  friends: FriendOutcome[];
+}
+
+/**
+ * A batch → its writer, by workflow ID (so it reaches the writer's current run even after the writer
+ * continued as new while the batch ran, e.g. through a HubSpot outage).
+ */
+export const batchDoneSignal = defineSignal<[{ batchId: string; result: ContactBatchResult }]>('batchDone');
+
 export const inboxStateQuery = defineQuery<InboxState>('inboxState');
 export const friendStatusQuery = defineQuery<FriendStatus | null, [string]>('friendStatus');
 
@@ -138,8 +159,9 @@ export const FailureType = {
   InvalidArgument: 'InvalidArgument',
   VerifiedEmailUnsettled: 'VerifiedEmailUnsettled',
   ImportFailed: 'ImportFailed',
+  WriterClosing: 'WriterClosing',
 } as const;
 export type FailureTypeName = (typeof FailureType)[keyof typeof FailureType];
 
 /** Workflow type names, for clients that must not import workflow code. */
-export const WorkflowType = { inbox: 'inboxWorkflow', contactBatch: 'contactBatchWorkflow', import: 'importWorkflow' } as const;
+export const WorkflowType = { inbox: 'inboxWorkflow', inboxDetour: 'inboxDetourWorkflow', contactBatch: 'contactBatchWorkflow', import: 'importWorkflow' } as const;

@@ -4,35 +4,26 @@
 // batch update. An input HubSpot refuses is read again (by line_user_id, then by the friend's dummy
 // e-mail: a contact that lost its line_user_id is adopted) and decided again; never a failed batch.
 // Its writer holds every friend of the batch while it runs: one writer per friend, by construction.
-import { log, setCurrentDetails, workflowInfo } from '@temporalio/workflow';
+import { getExternalWorkflowHandle, log, setCurrentDetails, workflowInfo } from '@temporalio/workflow';
 import { failureTypeOf, reasonOf } from './failures.ts';
 import type { ContactWrite, ContactWriteResult } from '../activities/index.ts';
 import { describeDecision, dummyEmail, foldObservations, isMissing } from '../src/contact/index.ts';
 import type { ContactDecision, ExistingContact, LineProfile, Observation } from '../src/contact/types.ts';
-import { FailureType, type AppliedEvent, type FriendEvent, type ImportRowOutcome } from '../src/contracts.ts';
-import type { BatchFriend, QueuedImportRow } from '../src/batching/queue.ts';
+import { batchDoneSignal, FailureType, type AppliedEvent, type ContactBatchResult, type FriendEvent, type FriendOutcome, type ImportRowOutcome } from '../src/contracts.ts';
+import type { BatchFriend } from '../src/batching/queue.ts';
 import { hubspotActivities, lineActivities, lineBatchActivities } from './options.ts';
 import { applyVerifiedEmail } from './verified-email.ts';
+
+export type { ContactBatchResult, FriendOutcome };
 
 export interface ContactBatchInput {
   channelId: string;
   timeZone: string;
   hubspotTaskQueue: string;
   friends: BatchFriend[];
-}
-
-export interface FriendOutcome {
-  userId: string;
-  /** each event's outcome, in the order applied */
-  events: Array<Omit<AppliedEvent, 'batchWorkflowId'>>;
-  /** each import row's outcome */
-  imports: Array<QueuedImportRow & { outcome: ImportRowOutcome; reason?: string }>;
-  /** why nothing could be written (a HubSpot or LINE refusal) */
-  failure?: string;
-}
-
-export interface ContactBatchResult {
-  friends: FriendOutcome[];
+  /** the writer to report to (by workflow ID: its current run) and this batch's ID there */
+  writerWorkflowId?: string;
+  batchId?: string;
 }
 
 /** Read-decide-write rounds for inputs HubSpot refused (a concurrent create, an orphaned dummy e-mail, a deleted contact). */
@@ -221,6 +212,11 @@ export async function contactBatchWorkflow(input: ContactBatchInput): Promise<Co
   const result = [...outcomes.values()];
   const written = [...final.values()].filter((d) => d.action !== 'none').length;
   setCurrentDetails(`applied: ${written} contacts written, ${result.filter((o) => o.failure).length} failed, of ${label} (${workflowInfo().workflowId})`);
+  if (input.writerWorkflowId && input.batchId) {
+    await getExternalWorkflowHandle(input.writerWorkflowId)
+      .signal(batchDoneSignal, { batchId: input.batchId, result: { friends: result } })
+      .catch((error: unknown) => log.error('the writer is gone: it did not get this batch\'s result', { writer: input.writerWorkflowId, reason: (error as Error).message }));
+  }
   return { friends: result };
 }
 

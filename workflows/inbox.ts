@@ -8,17 +8,19 @@ import {
   allHandlersFinished,
   condition,
   continueAsNew,
-  executeChild,
   getExternalWorkflowHandle,
   log,
   ParentClosePolicy,
   setCurrentDetails,
   setHandler,
+  sleep,
+  startChild,
   workflowInfo,
 } from '@temporalio/workflow';
 import { DEFAULT_BATCH_POLICY, nextDispatch, type BatchPolicy } from '../src/batching/policy.ts';
 import { WriterQueue, type BatchFriend, type WriterQueueSnapshot } from '../src/batching/queue.ts';
 import {
+  batchDoneSignal,
   friendStatusQuery,
   importCancelledSignal,
   importRowsAppliedSignal,
@@ -35,7 +37,8 @@ import {
 } from '../src/contracts.ts';
 import { hubspotTaskQueue } from '../src/temporal/ids.ts';
 import { LineChannelId, LineUserId, SyncKind } from '../src/temporal/search-attributes.ts';
-import { contactBatchWorkflow, type ContactBatchResult } from './contact-batch.ts';
+import { contactBatchWorkflow } from './contact-batch.ts';
+import type { ContactBatchResult } from '../src/contracts.ts';
 
 export interface InboxWorkflowInput {
   channelId: string;
@@ -66,6 +69,8 @@ interface FriendMemory {
 
 export interface InboxCarry {
   queue: WriterQueueSnapshot;
+  /** batches started by an earlier run and still being written: they report by signal (batchDone) */
+  inFlight?: Array<{ batchId: string; friends: BatchFriend[] }>;
   pages: PageAccount[];
   friends: Array<[string, FriendMemory]>;
   counters: { received: number; applied: number; failed: number; duplicatesIgnored: number; batches: number };
@@ -78,6 +83,14 @@ const REMEMBERED_FRIENDS = 2000;
 /** Of those, carried into the next run. */
 const CARRIED_FRIENDS = 300;
 const RECENT_PER_FRIEND = 10;
+/**
+ * A writer continues as new well before Temporal suggests it (thousands of events): the step to the
+ * next run makes the worker replay the whole history once (a signal that lands during the last task
+ * refuses it), and meanwhile Temporal refuses signals ("workflow is closing"; the webhook takes a
+ * detour). A short history keeps that pause to about a second.
+ */
+const NEW_RUN_AFTER_EVENTS = 1500;
+const NEW_RUN_AFTER_BYTES = 3_000_000;
 /** A queue longer than this is not carried into continue-as-new (the input must stay well under 2 MB): it drains first. */
 const MAX_CARRIED_WORK = 5000;
 /** Failures listed in an import page's report, at most. */
@@ -95,9 +108,15 @@ export async function inboxWorkflow(input: InboxWorkflowInput): Promise<InboxSta
   const friends = new Map<string, FriendMemory>(input.carried?.friends ?? []);
   const counters = { received: 0, applied: 0, failed: 0, duplicatesIgnored: 0, batches: 0, ...input.carried?.counters };
   const recentFailures: InboxState['recentFailures'] = [...(input.carried?.recentFailures ?? [])];
-  const busy = new Set<string>();
-  let inFlight = 0;
+  /** batches being written → their friends (held: no other batch takes them) */
+  const inFlightBatches = new Map<string, BatchFriend[]>((input.carried?.inFlight ?? []).map((b) => [b.batchId, b.friends]));
+  const busy = new Set<string>([...inFlightBatches.values()].flat().map((f) => f.userId));
+  for (const friends of inFlightBatches.values()) queue.holdInFlight(friends);
+  /** child starts not yet confirmed: a new run waits for them (a start of a closed run's child could be lost) */
+  let starting = 0;
   let lastDispatchAt = 0;
+  /** wake-up timers running (their fire times) */
+  const timers = new Set<number>();
   /** bumped by every signal and every finished batch: the main loop looks again */
   let changes = 0;
   const reports: Array<Promise<void>> = [];
@@ -105,9 +124,9 @@ export async function inboxWorkflow(input: InboxWorkflowInput): Promise<InboxSta
   const state = (): InboxState => ({
     channelId,
     shard,
-    backlog: queue.liveEvents + [...busy].length,
+    backlog: queue.liveEvents + [...inFlightBatches.values()].reduce((n, friends) => n + friends.reduce((m, f) => m + f.events.length, 0), 0),
     importBacklog: queue.importRows,
-    batchesInFlight: inFlight,
+    batchesInFlight: inFlightBatches.size,
     ...counters,
     recentFailures: [...recentFailures],
   });
@@ -167,7 +186,7 @@ export async function inboxWorkflow(input: InboxWorkflowInput): Promise<InboxSta
     if (friends.size > REMEMBERED_FRIENDS) friends.delete(friends.keys().next().value as string);
   };
 
-  const record = (batchWorkflowId: string, result: ContactBatchResult) => {
+  function record(batchWorkflowId: string, result: ContactBatchResult): void {
     for (const friend of result.friends) {
       const events = friend.events.map((e) => ({ ...e, batchWorkflowId }));
       const failedEvents = events.filter((e) => e.outcome.startsWith('failed')).length;
@@ -187,18 +206,47 @@ export async function inboxWorkflow(input: InboxWorkflowInput): Promise<InboxSta
       }
     }
     recentFailures.splice(0, Math.max(0, recentFailures.length - 20));
+  }
+
+  /** batches this run started: it waits for their completion (their signal comes just before it) */
+  const startedHere = new Set<string>();
+  /** A batch is written: its completion, seen by the run that started it; or its signal, for a batch an earlier run started. */
+  const finish = (batchId: string, result: ContactBatchResult) => {
+    const batch = inFlightBatches.get(batchId);
+    if (!batch) return;
+    inFlightBatches.delete(batchId);
+    record(batchId, result);
+    queue.done(batch);
+    for (const f of batch) busy.delete(f.userId);
+    changes++;
   };
+  setHandler(batchDoneSignal, ({ batchId, result }) => {
+    if (!startedHere.has(batchId)) finish(batchId, result);
+  });
+
+  const failedResult = (batch: BatchFriend[], reason: string): ContactBatchResult => ({
+    friends: batch.map((f) => ({
+      userId: f.userId,
+      events: f.events.map((e) => ({ eventId: e.eventId, kind: e.kind, timestamp: e.timestamp, outcome: reason })),
+      imports: f.imports.map((row) => ({ ...row, outcome: 'failed' as const, reason })),
+      failure: reason,
+    })),
+  });
 
   const runBatch = async (batch: BatchFriend[]) => {
     counters.batches++;
-    const workflowId = `line-batch/${channelId}/${shard}/${info.firstExecutionRunId.slice(0, 8)}-${counters.batches}`;
+    const batchId = `line-batch/${channelId}/${shard}/${info.firstExecutionRunId.slice(0, 8)}-${counters.batches}`;
     const events = batch.reduce((n, f) => n + f.events.length + f.imports.length, 0);
+    inFlightBatches.set(batchId, batch);
+    startedHere.add(batchId);
+    starting++;
+    let handle;
     try {
-      const result = await executeChild(contactBatchWorkflow, {
-        workflowId,
-        args: [{ channelId, timeZone: target.timeZone, hubspotTaskQueue: hubspotTaskQueue(target.taskQueue), friends: batch }],
+      handle = await startChild(contactBatchWorkflow, {
+        workflowId: batchId,
+        args: [{ channelId, timeZone: target.timeZone, hubspotTaskQueue: hubspotTaskQueue(target.taskQueue), friends: batch, writerWorkflowId: info.workflowId, batchId }],
         taskQueue: target.taskQueue,
-        // A writer that continues as new waits for its batches; one terminated leaves them to finish.
+        // The writer may continue as new while a batch runs (a HubSpot outage): the batch goes on and reports by signal.
         parentClosePolicy: ParentClosePolicy.ABANDON,
         typedSearchAttributes: [
           { key: LineChannelId, value: channelId },
@@ -207,33 +255,30 @@ export async function inboxWorkflow(input: InboxWorkflowInput): Promise<InboxSta
         ],
         staticSummary: `${events} LINE events of ${batch.length} friends (channel ${channelId})`,
       });
-      record(workflowId, result);
     } catch (error) {
-      // Only a bug ends a batch this way (vendor failures are retried or recorded inside it): record it, go on.
-      const reason = `failed: batch ${workflowId} ended without a result: ${(error as Error).message}`;
-      record(workflowId, {
-        friends: batch.map((f) => ({
-          userId: f.userId,
-          events: f.events.map((e) => ({ eventId: e.eventId, kind: e.kind, timestamp: e.timestamp, outcome: reason })),
-          imports: f.imports.map((row) => ({ ...row, outcome: 'failed' as const, reason })),
-          failure: reason,
-        })),
-      });
+      // Temporal refused the start itself (e.g. a search attribute over the server's limit): record it, go on.
+      finish(batchId, failedResult(batch, `failed: batch ${batchId} could not start: ${(error as Error).message}`));
+      return;
     } finally {
-      queue.done(batch);
-      for (const f of batch) busy.delete(f.userId);
-      inFlight--;
+      starting--;
       changes++;
+    }
+    try {
+      finish(batchId, await handle.result());
+    } catch (error) {
+      // Only a bug or an operator ends a batch this way (vendor failures are retried or recorded inside it).
+      finish(batchId, failedResult(batch, `failed: batch ${batchId} ended without a result: ${(error as Error).message}`));
     }
   };
 
-  const hasWork = () => queue.liveEvents > 0 || queue.importRows > 0 || inFlight > 0;
+  const hasWork = () => queue.liveEvents > 0 || queue.importRows > 0 || inFlightBatches.size > 0;
   const show = () =>
     setCurrentDetails(
-      `contact writer ${shard} of channel ${channelId}: ${queue.liveEvents} live events and ${queue.importRows} import rows waiting, ${inFlight} batches being written; applied ${counters.applied}, failed ${counters.failed}, duplicates ${counters.duplicatesIgnored}`,
+      `contact writer ${shard} of channel ${channelId}: ${queue.liveEvents} live events and ${queue.importRows} import rows waiting, ${inFlightBatches.size} batches being written; applied ${counters.applied}, failed ${counters.failed}, duplicates ${counters.duplicatesIgnored}`,
     );
   const carry = (): InboxCarry => ({
     queue: queue.snapshot(),
+    inFlight: [...inFlightBatches].map(([batchId, friends]) => ({ batchId, friends })),
     pages: [...pages.values()],
     friends: [...friends].slice(-CARRIED_FRIENDS),
     counters,
@@ -242,18 +287,20 @@ export async function inboxWorkflow(input: InboxWorkflowInput): Promise<InboxSta
 
   show();
   for (;;) {
-    // A new run when Temporal suggests it, once the batches in flight are done (their results belong to
-    // this run); a backlog too long to carry drains first.
-    const newRun = workflowInfo().continueAsNewSuggested && queue.liveEvents + queue.importRows <= MAX_CARRIED_WORK;
-    if (newRun && inFlight === 0) {
+    // A new run when Temporal suggests it, batches in flight or not (they report to the new run by
+    // signal); a backlog too long to carry drains first.
+    const now = workflowInfo();
+    const historyFull = now.continueAsNewSuggested || now.historyLength >= NEW_RUN_AFTER_EVENTS || now.historySize >= NEW_RUN_AFTER_BYTES;
+    if (historyFull && queue.liveEvents + queue.importRows <= MAX_CARRIED_WORK) {
+      await condition(() => starting === 0);
       await Promise.all(reports);
       await condition(allHandlersFinished);
       await continueAsNew<typeof inboxWorkflow>({ ...input, target, carried: carry() });
     }
-    const decision = newRun ? { dispatch: null } : nextDispatch(
+    const decision = nextDispatch(
       {
         now: Date.now(),
-        inFlight,
+        inFlight: inFlightBatches.size,
         ...(() => {
           const live = queue.readyLive(busy);
           return { readyLive: live.friends, oldestLiveSince: live.oldestSince };
@@ -267,7 +314,6 @@ export async function inboxWorkflow(input: InboxWorkflowInput): Promise<InboxSta
       const batch = queue.take(policy().maxFriends, busy, { withImports: true });
       if (batch.length > 0) {
         for (const f of batch) busy.add(f.userId);
-        inFlight++;
         lastDispatchAt = Date.now();
         void runBatch(batch);
         show();
@@ -285,7 +331,14 @@ export async function inboxWorkflow(input: InboxWorkflowInput): Promise<InboxSta
     }
     const seen = changes;
     const wakeAt = 'wakeAt' in decision ? decision.wakeAt : undefined;
-    if (wakeAt !== undefined) await condition(() => changes !== seen, Math.max(1, wakeAt - Date.now()));
-    else await condition(() => changes !== seen);
+    // One timer per wake-up time, left to fire (a signal meanwhile does not cancel and restart it).
+    if (wakeAt !== undefined && !timers.has(wakeAt) && ![...timers].some((at) => at <= wakeAt && at > Date.now())) {
+      timers.add(wakeAt);
+      void sleep(Math.max(1, wakeAt - Date.now())).then(() => {
+        timers.delete(wakeAt);
+        changes++;
+      });
+    }
+    await condition(() => changes !== seen);
   }
 }

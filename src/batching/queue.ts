@@ -146,6 +146,11 @@ export class WriterQueue {
     return batch;
   }
 
+  /** A batch a previous run started is still being written: its event IDs count as queued until it is done. */
+  holdInFlight(batch: readonly BatchFriend[]): void {
+    for (const friend of batch) for (const event of friend.events) this.#queued.add(event.eventId);
+  }
+
   /** A batch is written: its event IDs are remembered (a later redelivery is a duplicate), then un-queued. */
   done(batch: readonly BatchFriend[]): void {
     for (const friend of batch) {

@@ -19,17 +19,25 @@ const RESOURCE_EXHAUSTED = 8;
 const WORKFLOW_CLOSING = /workflow is closing/i;
 
 /**
- * The SDK's retries, but one case sooner. A signal that lands just as its workflow completes (an idle
- * inbox or friend workflow ending at that moment) is refused for a few milliseconds with
- * RESOURCE_EXHAUSTED "workflow is closing"; the SDK backs off 1.7 s on RESOURCE_EXHAUSTED, past the
- * webhook's deadline, and LINE would get a 503. Retried after ~30 ms, the signal finds the workflow
- * closed and starts a new run. Real overload (any other RESOURCE_EXHAUSTED) keeps the SDK's backoff.
+ * A signal to a workflow between two runs (continue-as-new, or an idle end) is refused with
+ * RESOURCE_EXHAUSTED "workflow is closing" until the next run exists, a second or more on a busy
+ * server: longer than LINE waits. Such a call is not retried here; its caller decides (the webhook's
+ * inbox takes a detour, src/temporal/inbox-client.ts; an activity retries). Real overload (any other
+ * RESOURCE_EXHAUSTED) keeps the SDK's backoff.
  */
-export const clientRetryInterceptor = makeGrpcRetryInterceptor(
-  defaultGrpcRetryOptions({
-    initialIntervalMs: ({ code, details }) => (code === RESOURCE_EXHAUSTED ? (WORKFLOW_CLOSING.test(details ?? '') ? 20 : 1000) : 100),
-  }),
-);
+export function isWorkflowClosing(error: unknown): boolean {
+  for (let e: unknown = error; e instanceof Error; e = e.cause) {
+    const details = (e as { details?: unknown }).details;
+    if (WORKFLOW_CLOSING.test(e.message) || (typeof details === 'string' && WORKFLOW_CLOSING.test(details))) return true;
+  }
+  return false;
+}
+
+const defaults = defaultGrpcRetryOptions();
+export const clientRetryInterceptor = makeGrpcRetryInterceptor({
+  ...defaults,
+  retryableDecider: (attempt, status) => !(status.code === RESOURCE_EXHAUSTED && WORKFLOW_CLOSING.test(status.details ?? '')) && defaults.retryableDecider(attempt, status),
+});
 
 export async function connectClient(target: TemporalTarget): Promise<Client> {
   const connection = await Connection.connect({

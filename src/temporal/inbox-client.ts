@@ -7,7 +7,9 @@
 // at high rates batches grow by themselves, so the ack stays short while Temporal's work per event
 // falls. A webhook request is answered 200 only once the signal carrying its events returned.
 // (No workflow code is imported here: activities use this module too.)
+import { randomUUID } from 'node:crypto';
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
+import { isWorkflowClosing } from './connection.ts';
 import type { SignalDefinition } from '@temporalio/common';
 import type { Config } from '../config.ts';
 import { batchFriendsFor, inboxEventsSignal, WorkflowType, type ContactTarget, type InboxItem } from '../contracts.ts';
@@ -90,17 +92,20 @@ export interface DeliveryFailure {
   reason: string;
 }
 
+/** A detour takes events for this long after it was last used; then the next closing writer gets a new one. */
+const DETOUR_REUSE_MS = 2000;
+
 export class FriendEventInbox {
   readonly #client: Client;
   readonly #target: ContactTarget;
-  readonly #shards: Array<{ waiting: Waiting[]; sending: boolean; lastSentAt: number; timer: NodeJS.Timeout | undefined }>;
+  readonly #shards: Array<{ waiting: Waiting[]; sending: boolean; lastSentAt: number; timer: NodeJS.Timeout | undefined; detour?: { workflowId: string; usedAt: number } }>;
   readonly #maxBatch: number;
   readonly #minGapMs: number;
   readonly #running = new Set<string>();
   /** signals on their way: a request answered 503 at its deadline may leave one still retrying */
   readonly #inFlight = new Set<Promise<void>>();
-  /** the most events one signal has carried so far */
-  readonly stats = { largestBatch: 0, signals: 0 };
+  /** the most events one signal has carried so far; signals that went to a detour */
+  readonly stats = { largestBatch: 0, signals: 0, detours: 0 };
 
   constructor(client: Client, target: ContactTarget, options: InboxOptions) {
     this.#client = client;
@@ -127,6 +132,34 @@ export class FriendEventInbox {
     clearTimeout(timer);
     if (outcome === 'expired') return events.map(({ userId }) => ({ userId, reason: `Temporal did not accept the events within ${deadlineMs} ms` }));
     return outcome.flatMap((result, i) => (result.status === 'rejected' ? [{ userId: events[i]!.userId, reason: (result.reason as Error)?.message ?? String(result.reason) }] : []));
+  }
+
+  /** To the writer; while it is between two runs, to a detour that hands them over (workflows/inbox-detour.ts). */
+  async #send(shard: number, items: InboxItem[]): Promise<void> {
+    try {
+      await signalInbox(this.#client, this.#target, shard, inboxEventsSignal, [{ target: this.#target, items }], this.#running);
+      return;
+    } catch (error) {
+      if (!isWorkflowClosing(error)) throw error;
+    }
+    const state = this.#shards[shard]!;
+    const now = Date.now();
+    if (!state.detour || now - state.detour.usedAt > DETOUR_REUSE_MS) state.detour = { workflowId: `${inboxWorkflowId(this.#target.channelId, shard)}/detour-${randomUUID()}`, usedAt: now };
+    state.detour.usedAt = now;
+    this.stats.detours++;
+    const options = {
+      workflowId: state.detour.workflowId,
+      taskQueue: this.#target.taskQueue,
+      args: [{ channelId: this.#target.channelId, shard, target: this.#target }],
+      signal: inboxEventsSignal,
+      signalArgs: [{ target: this.#target, items }],
+      typedSearchAttributes: [
+        { key: LineChannelId, value: this.#target.channelId },
+        { key: SyncKind, value: 'inbox-detour' },
+      ],
+      staticSummary: `LINE events for contact writer ${shard} while it continues as new (channel ${this.#target.channelId})`,
+    };
+    await this.#client.workflow.signalWithStart(WorkflowType.inboxDetour, options as Parameters<Client["workflow"]["signalWithStart"]>[1]);
   }
 
   #enqueue(item: InboxItem, deadline: number): Promise<void> {
@@ -161,7 +194,7 @@ export class FriendEventInbox {
     this.stats.signals++;
     const deadline = Math.max(...batch.map((w) => w.deadline));
     const sent: Promise<void> = this.#client
-      .withDeadline(deadline, () => signalInbox(this.#client, this.#target, shard, inboxEventsSignal, [{ target: this.#target, items: batch.map((w) => w.item) }], this.#running))
+      .withDeadline(deadline, () => this.#send(shard, batch.map((w) => w.item)))
       .then(
         () => batch.forEach((w) => w.resolve()),
         (error: unknown) => batch.forEach((w) => w.reject(error instanceof Error ? error : new Error(String(error)))),

@@ -8,7 +8,7 @@ import { asRedelivery, followEvent, newLineUserId, sendLineWebhook, unfollowEven
 import type { WebhookEvent } from '../../src/line/webhook-events.ts';
 import { eventually, startStack, type Stack } from '../support/stack.ts';
 import { chattyFriend } from '../support/chatty-friend.ts';
-import { contactsWith, lineContact, sandboxStats, seedFriend } from '../support/sandbox-http.ts';
+import { clearFaults, contactsWith, injectFaults, lineContact, sandboxStats, seedFriend } from '../support/sandbox-http.ts';
 import { appliedEvents, batchesOf, friendStatus } from '../support/writer.ts';
 import type { ContactBatchResult } from '../../workflows/contact-batch.ts';
 
@@ -131,4 +131,30 @@ test('an idle writer ends; the next event starts a new run that finds the same c
   assert.equal(contacts.length, 1, 'no duplicate');
   assert.equal(contacts[0]!.id, contactId, 'the same contact');
   assert.equal(contacts[0]!.properties.line_follow, 'NO', 'the block applied by the new run');
+});
+
+test('a HubSpot outage does not hold the writer back: it continues as new while a batch waits, and the batch reports to the new run', async () => {
+  const userId = newLineUserId();
+  await seedFriend(stack.line.url, { userId, displayName: 'Outage' });
+  await injectFaults(stack.hubspot.url, { status: 503, count: 100_000, pathPrefix: '/crm/v3/objects/contacts/batch/read' });
+  try {
+    const before = (await runsOf(writerHandle().workflowId)).length;
+    assert.equal((await send([followEvent(userId)])).status, 200);
+    // More events keep coming while the batch waits for HubSpot: the writer's history grows past Temporal's suggestion.
+    const others = Array.from({ length: 80 }, () => newLineUserId());
+    for (const other of others) {
+      assert.equal((await send([unfollowEvent(other)])).status, 200);
+      await new Promise((r) => setTimeout(r, 30));
+    }
+    await eventually(async () => ((await runsOf(writerHandle().workflowId)).length >= before + 2 ? true : undefined), {
+      timeoutMs: 30_000,
+      what: 'the writer to continue as new during the outage',
+    });
+    assert.equal(await lineContact(stack.hubspot.url, userId), undefined, 'nothing written while HubSpot is down');
+  } finally {
+    await clearFaults(stack.hubspot.url);
+  }
+  const status = await appliedEvents(writer(), userId, 1, 90_000);
+  assert.match(status.recent.at(-1)!.outcome, /create FOLLOW contact/, "the new run got the batch's result");
+  assert.equal((await contactsWith(stack.hubspot.url, 'line_user_id', userId)).length, 1);
 });

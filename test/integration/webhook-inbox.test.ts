@@ -8,6 +8,7 @@ import { inboxEventsSignal, inboxStateQuery, type ContactTarget, type InboxBatch
 import { followEvent, newLineUserId, sendLineWebhook, textMessageEvent } from '../../src/sandbox/line-webhook.ts';
 import type { WebhookEvent } from '../../src/line/webhook-events.ts';
 import { inboxShardOf, inboxWorkflowId } from '../../src/temporal/ids.ts';
+import { isWorkflowClosing } from '../../src/temporal/connection.ts';
 import { signalInbox } from '../../src/temporal/inbox-client.ts';
 import { LineChannelId, SyncKind } from '../../src/temporal/search-attributes.ts';
 import type { ContactBatchResult } from '../../workflows/contact-batch.ts';
@@ -83,7 +84,19 @@ function mostAtOnce(batches: BatchRecord[]): number {
 }
 
 /** A writer started as the producers start it, but with its own batch policy (a test channel of its own). */
+/** A producer's signal; while the writer is between two runs ("workflow is closing") it tries again, as the activities do. */
 async function signalWriter(target: ContactTarget, items: InboxItem[], policy?: InboxWorkflowInput['policy']): Promise<void> {
+  for (;;) {
+    try {
+      return await signalWriterOnce(target, items, policy);
+    } catch (error) {
+      if (!isWorkflowClosing(error)) throw error;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+}
+
+async function signalWriterOnce(target: ContactTarget, items: InboxItem[], policy?: InboxWorkflowInput['policy']): Promise<void> {
   if (!policy) return signalInbox(stack.client, target, 0, inboxEventsSignal, [{ target, items }]);
   await stack.client.workflow.signalWithStart(inboxWorkflow, {
     workflowId: inboxWorkflowId(target.channelId, 0),
