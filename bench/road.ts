@@ -529,6 +529,8 @@ async function lifted() {
       judge('lifted', `${s.rate}/s: every answer 200`, s.webhook.non200, s.webhook.non200 === 0);
       judge('lifted', `${s.rate}/s: no event answered 200 lost`, s.delivery.missingAmongAnswered200, s.delivery.missingAmongAnswered200 === 0);
       judge('lifted', `${s.rate}/s: every friend exactly one contact`, `${s.delivery.exactlyOnce}/${s.delivery.friends} (missing ${s.delivery.missing}, dup ${s.delivery.duplicated})`, s.delivery.exactlyOnce === s.delivery.friends);
+      judge('lifted', `${s.rate}/s: ack p99 < 100 ms`, s.webhook.ackMs.p99, (s.webhook.ackMs.p99 ?? Infinity) < 100);
+      if (s.rate === 200) judge('lifted', '200/s: event→contact p99 < 5 s', s.eventToContactMs.p99, (s.eventToContactMs.p99 ?? Infinity) < 5000);
     }
     const sustained = steps.filter((s) => s.sustained).map((s) => s.rate);
     return { steps, highestSustainedRateOfThoseRun: sustained.length ? Math.max(...sustained) : null, ratesRun: options.rates };
