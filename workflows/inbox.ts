@@ -210,8 +210,11 @@ export async function inboxWorkflow(input: InboxWorkflowInput): Promise<InboxSta
 
   /** batches this run started: it waits for their completion (their signal comes just before it) */
   const startedHere = new Set<string>();
+  /** results signalled by batches of this run whose completion has not come yet: applied before a new run */
+  const signalled = new Map<string, ContactBatchResult>();
   /** A batch is written: its completion, seen by the run that started it; or its signal, for a batch an earlier run started. */
   const finish = (batchId: string, result: ContactBatchResult) => {
+    signalled.delete(batchId);
     const batch = inFlightBatches.get(batchId);
     if (!batch) return;
     inFlightBatches.delete(batchId);
@@ -221,7 +224,8 @@ export async function inboxWorkflow(input: InboxWorkflowInput): Promise<InboxSta
     changes++;
   };
   setHandler(batchDoneSignal, ({ batchId, result }) => {
-    if (!startedHere.has(batchId)) finish(batchId, result);
+    if (startedHere.has(batchId)) signalled.set(batchId, result);
+    else finish(batchId, result);
   });
 
   const failedResult = (batch: BatchFriend[], reason: string): ContactBatchResult => ({
@@ -293,8 +297,12 @@ export async function inboxWorkflow(input: InboxWorkflowInput): Promise<InboxSta
     const historyFull = now.continueAsNewSuggested || now.historyLength >= NEW_RUN_AFTER_EVENTS || now.historySize >= NEW_RUN_AFTER_BYTES;
     if (historyFull && queue.liveEvents + queue.importRows <= MAX_CARRIED_WORK) {
       await condition(() => starting === 0);
-      await Promise.all(reports);
-      await condition(allHandlersFinished);
+      // A batch that signalled this run before its completion came would never report to the next one.
+      do {
+        for (const [batchId, result] of [...signalled]) finish(batchId, result);
+        await Promise.all(reports);
+        await condition(allHandlersFinished);
+      } while (signalled.size > 0);
       await continueAsNew<typeof inboxWorkflow>({ ...input, target, carried: carry() });
     }
     const decision = nextDispatch(

@@ -14,7 +14,7 @@ export interface BatchPolicy {
   lingerMs: number;
 }
 
-export const DEFAULT_BATCH_POLICY: BatchPolicy = { maxFriends: 100, maxInFlight: 4, lingerMs: 500 };
+export const DEFAULT_BATCH_POLICY: BatchPolicy = { maxFriends: 100, maxInFlight: 8, lingerMs: 500 };
 
 export interface WriterView {
   now: number;
