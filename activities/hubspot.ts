@@ -83,53 +83,32 @@ export function createHubspotActivities({ hubspot, timeZone }: HubspotActivityDe
     return outcomeOf(writes, response, (result) => userIdOfContact.get(result.id));
   }
 
+  /** One batch read by a unique property; the answer keyed by that property's value (`keyOf` normalises it). */
+  async function readContactsBy(idProperty: 'line_user_id' | 'email', ids: string[], keyOf: (value: string) => string, what: string): Promise<Record<string, ExistingContact>> {
+    if (ids.length === 0) return {};
+    let response;
+    try {
+      response = await hubspot.crm.contacts.batchApi.read({ inputs: ids.map((id) => ({ id })), idProperty, properties: CONTACT_READ_PROPERTIES, propertiesWithHistory: [] });
+    } catch (error) {
+      throw hubspotFailure(error, { operation: `batch read of ${ids.length} ${what}`, timeZone });
+    }
+    const found: Record<string, ExistingContact> = {};
+    for (const result of response.results) {
+      const value = result.properties[idProperty];
+      if (value) found[keyOf(value)] = { id: result.id, properties: result.properties };
+    }
+    return found;
+  }
+
   return {
     createContacts,
     updateContacts,
 
     /** Contacts by LINE user ID (unique property), one batch read; absent IDs are simply missing. */
-    async readContactsByLineUserId(userIds: string[]): Promise<Record<string, ExistingContact>> {
-      if (userIds.length === 0) return {};
-      let response;
-      try {
-        response = await hubspot.crm.contacts.batchApi.read({
-          inputs: userIds.map((id) => ({ id })),
-          idProperty: 'line_user_id',
-          properties: CONTACT_READ_PROPERTIES,
-          propertiesWithHistory: [],
-        });
-      } catch (error) {
-        throw hubspotFailure(error, { operation: `batch read of ${userIds.length} contacts`, timeZone });
-      }
-      const found: Record<string, ExistingContact> = {};
-      for (const result of response.results) {
-        const userId = result.properties.line_user_id;
-        if (userId) found[userId] = { id: result.id, properties: result.properties };
-      }
-      return found;
-    },
+    readContactsByLineUserId: (userIds: string[]) => readContactsBy('line_user_id', userIds, (id) => id, 'contacts'),
 
     /** Contacts by e-mail (unique), one batch read: finds the contacts that hold friends' dummy e-mails. Keys are lower-cased. */
-    async readContactsByEmail(emails: string[]): Promise<Record<string, ExistingContact>> {
-      if (emails.length === 0) return {};
-      let response;
-      try {
-        response = await hubspot.crm.contacts.batchApi.read({
-          inputs: emails.map((id) => ({ id })),
-          idProperty: 'email',
-          properties: CONTACT_READ_PROPERTIES,
-          propertiesWithHistory: [],
-        });
-      } catch (error) {
-        throw hubspotFailure(error, { operation: `batch read of ${emails.length} contacts by e-mail`, timeZone });
-      }
-      const found: Record<string, ExistingContact> = {};
-      for (const result of response.results) {
-        const email = result.properties.email;
-        if (email) found[email.toLowerCase()] = { id: result.id, properties: result.properties };
-      }
-      return found;
-    },
+    readContactsByEmail: (emails: string[]) => readContactsBy('email', emails, (email) => email.toLowerCase(), 'contacts by e-mail'),
 
     /** The contact with this e-mail (GET by idProperty=email), or null when HubSpot has none. */
     async readContactByEmail(email: string): Promise<ExistingContact | null> {
