@@ -1,12 +1,15 @@
 // HubSpot activities: one activity = one HubSpot request, so pacing activities paces requests.
 import type { Client } from '@hubspot/api-client';
 import type { ExistingContact } from '../src/contact/types.ts';
+import type { HubspotBudget } from '../src/hubspot/budget.ts';
 import { CONTACT_READ_PROPERTIES } from '../src/hubspot/properties.ts';
 import { httpStatusOf, hubspotFailure } from './vendor-errors.ts';
 
 export interface HubspotActivityDeps {
   hubspot: Client;
   timeZone: string;
+  /** this process's share of HubSpot's rolling window (src/hubspot/budget.ts); none: unpaced */
+  budget?: HubspotBudget;
 }
 
 export interface ContactWrite {
@@ -33,7 +36,10 @@ function idsOfError(error: BatchError): string[] {
   return Object.values(error.context ?? {}).flatMap((v) => (Array.isArray(v) ? v : []));
 }
 
-export function createHubspotActivities({ hubspot, timeZone }: HubspotActivityDeps) {
+export function createHubspotActivities({ hubspot, timeZone, budget }: HubspotActivityDeps) {
+  /** One HubSpot request, in a slot of the budget's window. */
+  const paced = <T>(request: () => Promise<T>): Promise<T> => (budget ? budget.run(request) : request());
+
   /** Results of a batch write → per-user outcome; inputs HubSpot gave no result for are failed with its first error. */
   function outcomeOf(writes: ContactWrite[], response: { results: Array<{ id: string; properties: Record<string, string | null> }> }, userIdOf: (result: { id: string; properties: Record<string, string | null> }) => string | undefined): ContactWriteResult {
     const written: ContactWriteResult['written'] = [];
@@ -61,9 +67,9 @@ export function createHubspotActivities({ hubspot, timeZone }: HubspotActivityDe
     if (writes.length === 0) return { written: [], failed: [] };
     let response;
     try {
-      response = await hubspot.crm.contacts.batchApi.create({
+      response = await paced(() => hubspot.crm.contacts.batchApi.create({
         inputs: writes.map((w) => ({ properties: { ...w.properties, line_user_id: w.userId }, associations: [], objectWriteTraceId: w.userId })),
-      });
+      }));
     } catch (error) {
       throw hubspotFailure(error, { operation: `batch create of ${writes.length} contacts`, timeZone });
     }
@@ -76,7 +82,7 @@ export function createHubspotActivities({ hubspot, timeZone }: HubspotActivityDe
     const userIdOfContact = new Map(writes.map((w) => [w.contactId!, w.userId]));
     let response;
     try {
-      response = await hubspot.crm.contacts.batchApi.update({ inputs: writes.map((w) => ({ id: w.contactId!, properties: w.properties })) });
+      response = await paced(() => hubspot.crm.contacts.batchApi.update({ inputs: writes.map((w) => ({ id: w.contactId!, properties: w.properties })) }));
     } catch (error) {
       throw hubspotFailure(error, { operation: `batch update of ${writes.length} contacts`, timeZone });
     }
@@ -88,7 +94,7 @@ export function createHubspotActivities({ hubspot, timeZone }: HubspotActivityDe
     if (ids.length === 0) return {};
     let response;
     try {
-      response = await hubspot.crm.contacts.batchApi.read({ inputs: ids.map((id) => ({ id })), idProperty, properties: CONTACT_READ_PROPERTIES, propertiesWithHistory: [] });
+      response = await paced(() => hubspot.crm.contacts.batchApi.read({ inputs: ids.map((id) => ({ id })), idProperty, properties: CONTACT_READ_PROPERTIES, propertiesWithHistory: [] }));
     } catch (error) {
       throw hubspotFailure(error, { operation: `batch read of ${ids.length} ${what}`, timeZone });
     }
@@ -113,7 +119,7 @@ export function createHubspotActivities({ hubspot, timeZone }: HubspotActivityDe
     /** The contact with this e-mail (GET by idProperty=email), or null when HubSpot has none. */
     async readContactByEmail(email: string): Promise<ExistingContact | null> {
       try {
-        const contact = await hubspot.crm.contacts.basicApi.getById(email, CONTACT_READ_PROPERTIES, undefined, undefined, false, 'email');
+        const contact = await paced(() => hubspot.crm.contacts.basicApi.getById(email, CONTACT_READ_PROPERTIES, undefined, undefined, false, 'email'));
         return { id: contact.id, properties: contact.properties };
       } catch (error) {
         if (httpStatusOf(error) === 404) return null;
@@ -124,7 +130,7 @@ export function createHubspotActivities({ hubspot, timeZone }: HubspotActivityDe
     /** Creates one contact (POST); a 409 (e-mail or LINE user ID taken) is a HubspotConflict. */
     async createContact(properties: Record<string, string>): Promise<{ contactId: string }> {
       try {
-        const contact = await hubspot.crm.contacts.basicApi.create({ properties, associations: [] });
+        const contact = await paced(() => hubspot.crm.contacts.basicApi.create({ properties, associations: [] }));
         return { contactId: contact.id };
       } catch (error) {
         throw hubspotFailure(error, { operation: 'contact create', timeZone });
@@ -134,7 +140,7 @@ export function createHubspotActivities({ hubspot, timeZone }: HubspotActivityDe
     /** Updates one contact by its record ID (PATCH); a 409 (e-mail or LINE user ID taken) is a HubspotConflict. */
     async updateContactById(contactId: string, properties: Record<string, string>): Promise<{ contactId: string }> {
       try {
-        const contact = await hubspot.crm.contacts.basicApi.update(contactId, { properties });
+        const contact = await paced(() => hubspot.crm.contacts.basicApi.update(contactId, { properties }));
         return { contactId: contact.id };
       } catch (error) {
         throw hubspotFailure(error, { operation: `update of contact ${contactId}`, timeZone });
@@ -144,7 +150,7 @@ export function createHubspotActivities({ hubspot, timeZone }: HubspotActivityDe
     /** HubSpot's contact merge: `primaryId` survives with its ID and history; `mergedId` is folded into it. */
     async mergeContacts(primaryId: string, mergedId: string): Promise<{ contactId: string }> {
       try {
-        const contact = await hubspot.crm.contacts.basicApi.merge({ primaryObjectId: primaryId, objectIdToMerge: mergedId });
+        const contact = await paced(() => hubspot.crm.contacts.basicApi.merge({ primaryObjectId: primaryId, objectIdToMerge: mergedId }));
         return { contactId: contact.id };
       } catch (error) {
         throw hubspotFailure(error, { operation: `merge of contact ${mergedId} into ${primaryId}`, timeZone });

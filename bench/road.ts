@@ -888,7 +888,7 @@ async function importScenario() {
           ['import', 'handled', 'wall s', 'friends/s', 'ceiling/s', 'ratio', 'HS req/contact', '429', 'live sent', 'non-200', 'live exactly 1', 'live ack p99', 'live e→c p50', 'live e→c p99'],
         ),
       );
-      console.log(`  ceiling = ${LIMITED_PER_10S}/10 s ÷ (HubSpot batch requests ${hubspot.batchRequests} ÷ contacts created ${contactsCreated}); the worker paces at ${hubspotActivitiesPerSecond(LIMITED_PER_10S)}/s (0.9 of the limit)`);
+      console.log(`  ceiling = ${LIMITED_PER_10S}/10 s ÷ (HubSpot batch requests ${hubspot.batchRequests} ÷ contacts created ${contactsCreated}); the HubSpot queue runs at ${hubspotActivitiesPerSecond(LIMITED_PER_10S)}/s, each process keeps its window exact (src/hubspot/budget.ts)`);
       judge('import', 'the import completes', figures.import?.state ?? 'no status', figures.import?.state === 'completed' && importHandled >= options.importFriends);
       judge('import', 'live follows: every answer 200', figures.live.non200, figures.live.non200 === 0);
       judge('import', 'live follows complete: every friend exactly one contact', `${liveCounts.exactlyOnce}/${liveCounts.friends}`, liveCounts.exactlyOnce === liveCounts.friends);

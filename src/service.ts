@@ -3,6 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import type { Client, Connection } from '@temporalio/client';
 import type { WorkflowBundleOption } from '@temporalio/worker';
 import type { Config } from './config.ts';
+import { HubspotBudget } from './hubspot/budget.ts';
 import { createHubspotClient } from './hubspot/client.ts';
 import { ensureLineProperties } from './hubspot/ensure-properties.ts';
 import { createLineClient } from './line/client.ts';
@@ -38,7 +39,9 @@ export async function startWorker(config: Config, options: { log?: Log; workflow
   const log = options.log ?? (() => {});
   const target = targetOf(config);
   if (!config.hubspotAccessToken || !config.lineChannelAccessToken) throw new Error('the worker needs HUBSPOT_ACCESS_TOKEN and LINE_CHANNEL_ACCESS_TOKEN');
-  const hubspot = createHubspotClient({ accessToken: config.hubspotAccessToken, baseUrl: config.hubspotBaseUrl });
+  // The activities' requests keep to HubSpot's rolling window; every answer (start-up checks too) says what HubSpot counted.
+  const budget = new HubspotBudget({ max: config.hubspotRequestsPer10s });
+  const hubspot = createHubspotClient({ accessToken: config.hubspotAccessToken, baseUrl: config.hubspotBaseUrl, budget });
   const line = createLineClient({ channelAccessToken: config.lineChannelAccessToken, baseUrl: config.lineApiBaseUrl });
 
   const client = await connectClient(target);
@@ -59,6 +62,7 @@ export async function startWorker(config: Config, options: { log?: Log; workflow
     hubspot,
     timeZone: config.syncDateTimeZone,
     hubspotRequestsPer10s: config.hubspotRequestsPer10s,
+    hubspotBudget: budget,
     ...(options.workflowBundle ? { workflowBundle: options.workflowBundle } : {}),
   });
   const abort = new AbortController();

@@ -6,14 +6,19 @@ import type { Client as HubspotClient } from '@hubspot/api-client';
 import type { Client as TemporalClient } from '@temporalio/client';
 import type { messagingApi } from '@line/bot-sdk';
 import { createHubspotActivities, createInboxActivities, createLineActivities } from '../../activities/index.ts';
+import { HubspotBudget } from '../hubspot/budget.ts';
 import { hubspotTaskQueue } from './ids.ts';
 
 const require = createRequire(import.meta.url);
 export const WORKFLOWS_PATH = require.resolve('../../workflows/index.ts');
 
-/** HubSpot's limit is per rolling 10 s; leave headroom for the limiter's burst and the worker's start-up calls. */
+/**
+ * HubSpot's limit as a task-queue rate: the pace of every worker together. Temporal's limiter lets a
+ * second's worth through at once after a pause; each process's HubspotBudget (src/hubspot/budget.ts)
+ * keeps its own rolling window exact and backs off when HubSpot's headers say the window is spent.
+ */
 export function hubspotActivitiesPerSecond(requestsPer10s: number): number {
-  return Math.max(0.1, (requestsPer10s * 0.9) / 10);
+  return Math.max(0.1, requestsPer10s / 10);
 }
 
 export interface SyncWorkerOptions {
@@ -26,6 +31,8 @@ export interface SyncWorkerOptions {
   hubspot: HubspotClient;
   timeZone: string;
   hubspotRequestsPer10s: number;
+  /** the process's share of HubSpot's window; default a new one at `hubspotRequestsPer10s` */
+  hubspotBudget?: HubspotBudget;
   /** prebuilt workflow bundle (tests, benchmarks); default: bundle `workflows/` at start */
   workflowBundle?: WorkflowBundleOption;
 }
@@ -48,7 +55,7 @@ export async function createSyncWorkers(options: SyncWorkerOptions): Promise<Wor
     connection,
     namespace,
     taskQueue: hubspotTaskQueue(taskQueue),
-    activities: createHubspotActivities({ hubspot: options.hubspot, timeZone: options.timeZone }),
+    activities: createHubspotActivities({ hubspot: options.hubspot, timeZone: options.timeZone, budget: options.hubspotBudget ?? new HubspotBudget({ max: options.hubspotRequestsPer10s }) }),
     maxTaskQueueActivitiesPerSecond: hubspotActivitiesPerSecond(options.hubspotRequestsPer10s),
     maxConcurrentActivityTaskExecutions: 20,
   });

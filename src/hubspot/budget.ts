@@ -1,0 +1,150 @@
+// HubSpot's rolling 10-second budget as one worker process spends it.
+//
+// Temporal's task-queue rate limit (src/temporal/worker.ts) paces HubSpot activities across every
+// worker, but it is a token bucket: after a pause it lets a second's worth through at once, so a
+// rolling window can see 1.1 × the rate. This gate makes the rest exact for the process: a request
+// goes only when fewer than the limit of this process's requests are in flight or answered within the
+// last window, and when HubSpot's own `X-HubSpot-RateLimit-Remaining` — which counts every client of
+// the app, other workers included — does not say the window is spent. A request holds its slot from
+// the moment it may go until a window after its answer: HubSpot counted it somewhere in between,
+// however slow the network or the first connection. Waiting requests go in order.
+
+export interface BudgetOptions {
+  /** HubSpot's limit per window (HUBSPOT_REQUESTS_PER_10S) */
+  max: number;
+  windowMs?: number;
+  /** added to the window after an answer (clock and network jitter) */
+  slackMs?: number;
+  /** how often a full window of requests all still in flight is looked at again */
+  pollMs?: number;
+  now?: () => number;
+  sleep?: (ms: number) => Promise<void>;
+}
+
+export interface BudgetHeaders {
+  remaining?: string | null;
+  max?: string | null;
+  intervalMs?: string | null;
+}
+
+interface Observation {
+  at: number;
+  remaining: number;
+  max: number;
+  intervalMs: number;
+  /** this process's sends since the observation */
+  sentSince: number;
+  /** this process's answers that left the window since the observation (each frees a slot HubSpot counted) */
+  freedSince: number;
+}
+
+const realSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+export class HubspotBudget {
+  readonly max: number;
+  private readonly windowMs: number;
+  private readonly slackMs: number;
+  private readonly now: () => number;
+  private readonly sleep: (ms: number) => Promise<void>;
+  private readonly pollMs: number;
+  /** requests that may have gone and have no answer yet */
+  private inFlight = 0;
+  /** answer times of requests still in the window, oldest first */
+  private readonly answered: number[] = [];
+  private observed: Observation | undefined;
+  /** after a 429 nobody knows how far over the window is: nothing goes until it has passed */
+  private blockedUntil = 0;
+  private queue: Promise<void> = Promise.resolve();
+
+  constructor(options: BudgetOptions) {
+    this.max = Math.max(1, Math.floor(options.max));
+    this.windowMs = options.windowMs ?? 10_000;
+    this.slackMs = options.slackMs ?? 100;
+    this.now = options.now ?? Date.now;
+    this.sleep = options.sleep ?? realSleep;
+    this.pollMs = options.pollMs ?? 25;
+  }
+
+  /** Runs one HubSpot request under the budget: waits for a slot, holds it until a window after the answer. */
+  async run<T>(request: () => Promise<T>): Promise<T> {
+    await this.acquire();
+    try {
+      return await request();
+    } finally {
+      this.release();
+    }
+  }
+
+  /** Resolves when one request may go now and counts it in flight; `release()` when it is answered. Callers are served in order. */
+  acquire(): Promise<void> {
+    const turn = this.queue.then(() => this.waitForSlot());
+    this.queue = turn.catch(() => {});
+    return turn;
+  }
+
+  /** The request `acquire()` let go was answered (or failed): its slot stays taken for one more window. */
+  release(): void {
+    if (this.inFlight > 0) this.inFlight--;
+    this.answered.push(this.now());
+  }
+
+  /** What HubSpot said of its window in an answer's headers (`status` 429: the window is over). */
+  observe(headers: BudgetHeaders, status?: number): void {
+    const intervalMs = Number(headers.intervalMs) || this.windowMs;
+    if (status === 429) this.blockedUntil = Math.max(this.blockedUntil, this.now() + intervalMs + this.slackMs);
+    const remaining = Number(headers.remaining);
+    if (headers.remaining == null || headers.remaining === '' || !Number.isFinite(remaining)) return;
+    const max = Number(headers.max) || this.max;
+    this.observed = { at: this.now(), remaining, max, intervalMs, sentSince: 0, freedSince: 0 };
+  }
+
+  /** Requests this process may still send now by its own count. */
+  ownRemaining(): number {
+    this.expire(this.now());
+    return this.max - this.inFlight - this.answered.length;
+  }
+
+  /**
+   * Requests HubSpot's last answer leaves for now: what it said remained, less what this process sent
+   * since, plus its own requests that left the window since (others' requests are assumed to stay:
+   * the guess errs on waiting). Infinity when HubSpot said nothing within its interval.
+   */
+  reportedRemaining(): number {
+    const now = this.now();
+    this.expire(now);
+    const seen = this.observed;
+    if (!seen || now - seen.at >= seen.intervalMs) return Infinity;
+    return seen.remaining - seen.sentSince + seen.freedSince;
+  }
+
+  private expire(now: number): void {
+    const horizon = now - this.windowMs - this.slackMs;
+    while (this.answered.length > 0 && this.answered[0]! <= horizon) {
+      this.answered.shift();
+      if (this.observed) this.observed.freedSince++;
+    }
+  }
+
+  private async waitForSlot(): Promise<void> {
+    for (;;) {
+      const now = this.now();
+      if (now < this.blockedUntil) {
+        await this.sleep(this.blockedUntil - now);
+        continue;
+      }
+      this.expire(now);
+      const own = this.max - this.inFlight - this.answered.length;
+      const reported = this.reportedRemaining();
+      if (own > 0 && reported > 0) {
+        this.inFlight++;
+        if (this.observed) this.observed.sentSince++;
+        return;
+      }
+      // Until the oldest own answer leaves the window (all in flight: a moment), or HubSpot's answer is forgotten.
+      const oldest = this.answered[0];
+      const untilOwnFrees = oldest !== undefined ? oldest + this.windowMs + this.slackMs - now : this.pollMs;
+      const untilForgotten = this.observed ? this.observed.at + this.observed.intervalMs - now : Infinity;
+      await this.sleep(Math.max(1, Math.min(untilOwnFrees, untilForgotten)));
+    }
+  }
+}

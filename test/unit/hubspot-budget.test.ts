@@ -1,0 +1,155 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { HubspotBudget } from '../../src/hubspot/budget.ts';
+
+/** A budget on a virtual clock: sleeping moves the clock, so a test of minutes runs at once. */
+function virtual(max: number, options: { windowMs?: number; slackMs?: number } = {}) {
+  const clock = { t: 1_000_000 };
+  const sleeps: number[] = [];
+  const budget = new HubspotBudget({
+    max,
+    ...options,
+    now: () => clock.t,
+    sleep: async (ms) => {
+      sleeps.push(ms);
+      clock.t += ms;
+    },
+  });
+  /** one request through the budget; it reaches HubSpot when it goes and is answered `latencyMs` later */
+  const send = (arrivals: number[] = [], latencyMs = 0) =>
+    budget.run(async () => {
+      arrivals.push(clock.t);
+      clock.t += latencyMs;
+    });
+  return { budget, clock, sleeps, send };
+}
+
+/** The most send times in any window of `windowMs` (HubSpot's own count). */
+function mostInWindow(times: number[], windowMs: number): number {
+  let most = 0;
+  for (let i = 0, j = 0; j < times.length; j++) {
+    while (times[j]! - times[i]! >= windowMs) i++;
+    most = Math.max(most, j - i + 1);
+  }
+  return most;
+}
+
+describe('HubspotBudget: one process never sends more than the limit in any rolling window', () => {
+  for (const max of [1, 10, 100, 190]) {
+    it(`max ${max}: a backlog of ${max * 5} requests goes at the limit, never over it`, async () => {
+      const { send } = virtual(max, { slackMs: 100 });
+      const times: number[] = [];
+      for (let i = 0; i < max * 5; i++) await send(times);
+      assert.ok(mostInWindow(times, 10_000) <= max, `at most ${max} in a window`);
+      // the first `max` at once, then one window (plus slack) per `max`
+      assert.equal(times.filter((t) => t === times[0]).length, max);
+      const span = times.at(-1)! - times[0]!;
+      assert.ok(span <= 4 * (10_000 + 100 + 1), `5 windows' worth took ${span} ms`);
+      assert.ok(span >= 4 * 10_000, `and no less than 4 windows: ${span} ms`);
+    });
+  }
+
+  it('waiting callers are served in the order they asked', async () => {
+    const { budget } = virtual(2);
+    const order: number[] = [];
+    await Promise.all([0, 1, 2, 3, 4].map((i) => budget.run(async () => order.push(i))));
+    assert.deepEqual(order, [0, 1, 2, 3, 4]);
+  });
+
+  it('a request holds its slot from when it may go until a window after its answer, however slow', async () => {
+    const { budget, clock, send } = virtual(2, { slackMs: 100 });
+    const arrivals: number[] = [];
+    const slow = send(arrivals, 30_000); // answered 30 s later
+    await send(arrivals);
+    assert.equal(budget.ownRemaining(), 0, 'one in flight, one answered');
+    const third = send(arrivals);
+    await slow;
+    await third;
+    // the third waited for the fast one's answer + window + slack, not for the slow one
+    assert.equal(arrivals[2]! - arrivals[1]!, 10_100);
+    assert.ok(clock.t >= 30_000);
+  });
+
+  it('a request that fails still releases its slot after a window', async () => {
+    const { budget, clock } = virtual(1, { slackMs: 0 });
+    await assert.rejects(budget.run(async () => Promise.reject(new Error('network down'))));
+    const start = clock.t;
+    await budget.run(async () => {});
+    assert.equal(clock.t - start, 10_000);
+  });
+
+  it('an answer older than the window plus slack frees its slot', async () => {
+    const { budget, clock, send } = virtual(3, { slackMs: 100 });
+    for (let i = 0; i < 3; i++) await send();
+    assert.equal(budget.ownRemaining(), 0);
+    clock.t += 10_099;
+    assert.equal(budget.ownRemaining(), 0, 'within window + slack the sends still count');
+    clock.t += 1;
+    assert.equal(budget.ownRemaining(), 3);
+  });
+});
+
+describe("HubspotBudget: HubSpot's Remaining header (every client of the app counts)", () => {
+  it('no header: only the own window decides', async () => {
+    const { budget } = virtual(5);
+    assert.equal(budget.reportedRemaining(), Infinity);
+    budget.observe({ remaining: null });
+    budget.observe({ remaining: 'abc' });
+    assert.equal(budget.reportedRemaining(), Infinity);
+  });
+
+  it('Remaining 0 on an answer (others filled the window): waits until an own request leaves it', async () => {
+    const { budget, clock, send } = virtual(100, { slackMs: 100 });
+    await send(); // answered at once
+    clock.t += 4_000;
+    budget.observe({ remaining: '0', max: '100', intervalMs: '10000' }, 200);
+    const start = clock.t;
+    await send();
+    assert.equal(clock.t - start, 6_100, 'the first request leaves the window 10.1 s after its answer');
+  });
+
+  it('Remaining 0 and no own request in the window: waits until the answer is a window old', async () => {
+    const { budget, clock, send } = virtual(100);
+    budget.observe({ remaining: '0', max: '100', intervalMs: '10000' }, 200);
+    const start = clock.t;
+    await send();
+    assert.equal(clock.t - start, 10_000);
+  });
+
+  it('Remaining counts down with this process’s sends', async () => {
+    const { budget, clock, send } = virtual(100, { slackMs: 0 });
+    budget.observe({ remaining: '3', max: '100', intervalMs: '10000' }, 200);
+    const start = clock.t;
+    for (let i = 0; i < 3; i++) await send();
+    assert.equal(clock.t, start, 'three go at once');
+    assert.equal(budget.reportedRemaining(), 0);
+    await send();
+    assert.equal(clock.t - start, 10_000);
+  });
+
+  it('a 429 (over by an unknown number): nothing goes for a whole interval plus slack', async () => {
+    const { budget, clock, send } = virtual(100, { slackMs: 100 });
+    budget.observe({ remaining: '0', max: '100', intervalMs: '2000' }, 429);
+    const start = clock.t;
+    await send();
+    assert.equal(clock.t - start, 2_100);
+    assert.equal(budget.ownRemaining(), 99);
+  });
+
+  it('an observation older than its interval is forgotten', async () => {
+    const { budget, clock } = virtual(100);
+    budget.observe({ remaining: '0', max: '100', intervalMs: '10000' });
+    clock.t += 10_000;
+    assert.equal(budget.reportedRemaining(), Infinity);
+  });
+
+  it('the reported window and the own window both hold: the stricter waits', async () => {
+    const { budget, clock, send } = virtual(2, { slackMs: 0 });
+    budget.observe({ remaining: '50', max: '100', intervalMs: '10000' });
+    await send();
+    await send();
+    const start = clock.t;
+    await send();
+    assert.equal(clock.t - start, 10_000, 'the own window of 2 is the stricter one');
+  });
+});
