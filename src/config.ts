@@ -193,6 +193,36 @@ export function loadConfig(env: Env = process.env): Config {
   };
 }
 
+/** Where `npm run temporal:ensure`, `npm start` and the tests look for the Temporal CLI first (TEMPORAL_CLI_PATH), read alone: a tool must not fail on the service's other settings. */
+export function temporalCliPathSetting(env: Env = process.env): string | undefined {
+  return text(env, 'TEMPORAL_CLI_PATH');
+}
+
+/** The directories PATH lists (where executables are looked up). */
+export function executableSearchPath(env: Env = process.env): string {
+  return env.PATH ?? '';
+}
+
+/** What `npm run line` (the sandbox LINE friend CLI) talks to. */
+export interface LineFriendCliConfig {
+  /** the service's base URL (SERVICE_URL, else http://127.0.0.1:PORT) */
+  serviceUrl: string;
+  /** the sandbox LINE API (LINE_API_BASE_URL, else http://127.0.0.1:SANDBOX_LINE_PORT) */
+  lineApiBaseUrl: string;
+  /** signs the webhooks it sends; unset: the sandbox channel's secret */
+  lineChannelSecret: string | undefined;
+}
+
+export function loadLineFriendCliConfig(env: Env = process.env): LineFriendCliConfig {
+  const port = numeric(env, 'PORT', 3000, 1, 65535);
+  const sandboxLinePort = numeric(env, 'SANDBOX_LINE_PORT', 3101, 1, 65535);
+  return {
+    serviceUrl: origin(env, 'SERVICE_URL', `http://127.0.0.1:${port}`),
+    lineApiBaseUrl: origin(env, 'LINE_API_BASE_URL', `http://127.0.0.1:${sandboxLinePort}`),
+    lineChannelSecret: secret(env, 'LINE_CHANNEL_SECRET', 8),
+  };
+}
+
 /** What a role needs beyond the defaults; a missing one stops the process with one line. */
 export function requireFor(config: Config, role: 'server' | 'worker'): void {
   const need: Array<[keyof Config, string]> =

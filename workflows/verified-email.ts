@@ -1,5 +1,5 @@
-// A verified e-mail reaches the friend's contact (product.md sections 3 and 5), as part of the
-// friend's workflow (its single writer). Each round re-reads HubSpot and takes ONE step — merge,
+// A verified e-mail reaches the friend's contact (product.md sections 3 and 5), inside the contact
+// batch that holds the friend (the writer lets no other batch hold it meanwhile). Each round re-reads HubSpot and takes ONE step — merge,
 // create or update — so a crash, a retried request or a concurrent change anywhere between two
 // steps only means the next round sees the new state and carries on from there.
 import { ApplicationFailure, log, type ActivityInterfaceFor } from '@temporalio/workflow';

@@ -1,14 +1,10 @@
 // Small pure helpers for contact property values. Deterministic: no I/O, no clock, no
 // randomness (imported by Temporal workflow code). `Intl.DateTimeFormat` is deterministic.
 
-const LINE_USER_ID = /^U[0-9a-f]{32}$/;
 const DUMMY_EMAIL = /^(u[0-9a-f]{32})@line\.me$/;
 const EMAIL = /^[^\s@]+@[^\s@]+$/;
 
-/** A LINE user ID: `U` followed by 32 lowercase hex digits. */
-export function isLineUserId(value: unknown): value is string {
-  return typeof value === 'string' && LINE_USER_ID.test(value);
-}
+export { isLineUserId } from '../line/ids.ts';
 
 /** The dummy e-mail of a friend whose real e-mail is unknown: `[LINE User ID]@line.me`. */
 export function dummyEmail(userId: string): string {

@@ -1,8 +1,8 @@
-// Which webhook events concern a friend's contact, and in what form the friend workflow takes them.
+// Which webhook events concern a friend's contact, and the FriendEvent the contact writer applies for each.
 import type { FriendEvent } from '../contracts.ts';
+import { isLineUserId } from './ids.ts';
 
 const FRIEND_EVENT_TYPES = new Set(['follow', 'unfollow', 'message']);
-const LINE_USER_ID = /^U[0-9a-f]{32}$/;
 
 /** A follow, unfollow or message from a user source; anything else (groups, rooms, other types) → undefined. */
 export function friendEventOf(candidate: unknown): { userId: string; event: FriendEvent } | undefined {
@@ -16,7 +16,7 @@ export function friendEventOf(candidate: unknown): { userId: string; event: Frie
     deliveryContext?: { isRedelivery?: unknown };
   };
   if (typeof e.type !== 'string' || !FRIEND_EVENT_TYPES.has(e.type)) return undefined;
-  if (e.source?.type !== 'user' || typeof e.source.userId !== 'string' || !LINE_USER_ID.test(e.source.userId)) return undefined;
+  if (e.source?.type !== 'user' || typeof e.source.userId !== 'string' || !isLineUserId(e.source.userId)) return undefined;
   if (typeof e.timestamp !== 'number' || !Number.isFinite(e.timestamp)) return undefined;
   if (typeof e.webhookEventId !== 'string' || e.webhookEventId.length === 0 || e.webhookEventId.length > 64) return undefined;
   const event: FriendEvent = {

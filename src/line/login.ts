@@ -1,5 +1,6 @@
 // LINE Login: verifies an ID token with LINE (`POST /oauth2/v2.1/verify`) and returns what LINE
 // vouches for. The service never decodes or trusts a token itself, nor any client-sent claim.
+import { isLineUserId } from './ids.ts';
 
 /** The claims LINE returned for a token it accepted. */
 export interface VerifiedIdToken {
@@ -35,7 +36,6 @@ export interface LineLoginClientOptions {
 }
 
 const ISSUER = 'https://access.line.me';
-const LINE_USER_ID = /^U[0-9a-f]{32}$/;
 
 export interface LineLoginClient {
   /**
@@ -84,7 +84,7 @@ export function createLineLoginClient({ baseUrl, channelId, timeoutMs = 5000, fe
       // LINE checked these; checking again costs nothing and guards against a misrouted base URL.
       if (claims.iss !== ISSUER) return { ok: false, reason: 'Invalid IdToken Issuer.' };
       if (claims.aud !== channelId) return { ok: false, reason: 'Invalid IdToken Audience.' };
-      if (!LINE_USER_ID.test(claims.sub)) return { ok: false, reason: 'IdToken subject is not a LINE user ID.' };
+      if (!isLineUserId(claims.sub)) return { ok: false, reason: 'IdToken subject is not a LINE user ID.' };
       const token: VerifiedIdToken = { sub: claims.sub, aud: claims.aud, iat: claims.iat, exp: claims.exp };
       if (typeof claims.email === 'string' && claims.email.trim() !== '') token.email = claims.email;
       return { ok: true, token };

@@ -139,10 +139,4 @@ export function sourceUserId(event: WebhookEvent): string | undefined {
   return event.source?.userId;
 }
 
-export const LINE_USER_ID_PATTERN = /^U[0-9a-f]{32}$/;
-export const LINE_GROUP_ID_PATTERN = /^C[0-9a-f]{32}$/;
-export const LINE_ROOM_ID_PATTERN = /^R[0-9a-f]{32}$/;
-
-export function isLineUserId(value: unknown): value is string {
-  return typeof value === 'string' && LINE_USER_ID_PATTERN.test(value);
-}
+export { isLineUserId, LINE_GROUP_ID_PATTERN, LINE_ROOM_ID_PATTERN, LINE_USER_ID_PATTERN } from './ids.ts';

@@ -16,6 +16,8 @@ import {
   userSource,
   newLineUserId,
 } from '../sandbox/line-webhook.ts';
+import { ConfigError, loadLineFriendCliConfig } from '../config.ts';
+import { LINE_GROUP_ID_PATTERN, LINE_ROOM_ID_PATTERN, LINE_USER_ID_PATTERN } from '../line/ids.ts';
 import type { WebhookEvent } from '../line/webhook-events.ts';
 
 const USAGE = `usage: npm run line -- <action> [userId] [options]
@@ -51,24 +53,6 @@ class CliError extends Error {
   }
 }
 
-const USER_ID = /^U[0-9a-f]{32}$/;
-const GROUP_ID = /^C[0-9a-f]{32}$/;
-const ROOM_ID = /^R[0-9a-f]{32}$/;
-
-function env(name: string): string | undefined {
-  const value = process.env[name]?.trim();
-  return value === '' ? undefined : value;
-}
-
-function origin(value: string, variable: string): string {
-  try {
-    const url = new URL(value);
-    if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new Error();
-  } catch {
-    throw new CliError(`${variable} must be an http(s) URL, got "${value}"`, 2);
-  }
-  return value.replace(/\/+$/, '');
-}
 
 function pathOf(url: string): string {
   return new URL(url).pathname;
@@ -189,9 +173,16 @@ async function main(): Promise<void> {
   if (action === undefined) throw new CliError(USAGE, 2);
   if (extra.length > 0) throw new CliError(`unexpected arguments: ${extra.join(' ')}\n\n${USAGE}`, 2);
 
-  const serviceUrl = origin(env('SERVICE_URL') ?? `http://127.0.0.1:${env('PORT') ?? '3000'}`, env('SERVICE_URL') ? 'SERVICE_URL' : 'PORT');
-  const lineUrl = origin(env('LINE_API_BASE_URL') ?? `http://127.0.0.1:${env('SANDBOX_LINE_PORT') ?? '3101'}`, env('LINE_API_BASE_URL') ? 'LINE_API_BASE_URL' : 'SANDBOX_LINE_PORT');
-  const channelSecret = env('LINE_CHANNEL_SECRET') ?? SANDBOX_LINE_CHANNEL_SECRET;
+  let settings;
+  try {
+    settings = loadLineFriendCliConfig();
+  } catch (error) {
+    if (error instanceof ConfigError) throw new CliError(error.message, 2);
+    throw error;
+  }
+  const serviceUrl = settings.serviceUrl;
+  const lineUrl = settings.lineApiBaseUrl;
+  const channelSecret = settings.lineChannelSecret ?? SANDBOX_LINE_CHANNEL_SECRET;
   const line = new SandboxLine(lineUrl);
   const mode = values.standby ? ('standby' as const) : ('active' as const);
 
@@ -207,11 +198,11 @@ async function main(): Promise<void> {
   }
 
   if (!['follow', 'unfollow', 'unblock', 'message'].includes(action)) throw new CliError(`unknown action "${action}"\n\n${USAGE}`, 2);
-  if (target !== undefined && !USER_ID.test(target)) throw new CliError(`"${target}" is not a LINE user ID (U followed by 32 lowercase hex digits)`, 2);
+  if (target !== undefined && !LINE_USER_ID_PATTERN.test(target)) throw new CliError(`"${target}" is not a LINE user ID (U followed by 32 lowercase hex digits)`, 2);
   if ((values.group !== undefined || values.room !== undefined) && action !== 'message') throw new CliError(`--group and --room apply to message only: LINE sends ${action} events from 1:1 chats`, 2);
   if (values.group !== undefined && values.room !== undefined) throw new CliError('use --group or --room, not both', 2);
-  if (values.group !== undefined && !GROUP_ID.test(values.group)) throw new CliError(`--group "${values.group}" is not a group ID (C followed by 32 lowercase hex digits)`, 2);
-  if (values.room !== undefined && !ROOM_ID.test(values.room)) throw new CliError(`--room "${values.room}" is not a room ID (R followed by 32 lowercase hex digits)`, 2);
+  if (values.group !== undefined && !LINE_GROUP_ID_PATTERN.test(values.group)) throw new CliError(`--group "${values.group}" is not a group ID (C followed by 32 lowercase hex digits)`, 2);
+  if (values.room !== undefined && !LINE_ROOM_ID_PATTERN.test(values.room)) throw new CliError(`--room "${values.room}" is not a room ID (R followed by 32 lowercase hex digits)`, 2);
   if (values.picture !== undefined && !/^https?:\/\/\S+$/.test(values.picture)) throw new CliError(`--picture must be an http(s) URL, got "${values.picture}"`, 2);
   if (values.name !== undefined && values.name.trim() === '') throw new CliError('--name must not be empty', 2);
 

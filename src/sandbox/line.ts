@@ -13,6 +13,7 @@
 // decoded back), so a million friends cost a few bytes, and a follower page costs O(page).
 // Follower order is the friends' insertion order; a continuation token is a position in it, so
 // friends blocking between pages neither skip nor repeat anybody else.
+import { LINE_USER_ID_PATTERN } from '../line/ids.ts';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest, type FastifyServerOptions } from 'fastify';
 import { createCipheriv, createDecipheriv, createHash, createHmac, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
 import { FaultInjector, installFaults, type FaultRule } from './faults.ts';
@@ -41,7 +42,6 @@ export const LINE_ERROR_MESSAGES = {
   serverError: 'Internal server error',
 } as const;
 
-export const LINE_USER_ID = /^U[0-9a-f]{32}$/;
 
 /** The Messaging API's error body for a status (also the default body of injected faults). */
 export function lineErrorBody(status: number): { message: string } {
@@ -377,7 +377,7 @@ export class LineSandboxControls {
   }
 
   private decodeGenerated(userId: string): number | undefined {
-    if (!LINE_USER_ID.test(userId)) return undefined;
+    if (!LINE_USER_ID_PATTERN.test(userId)) return undefined;
     const decipher = createDecipheriv('aes-128-ecb', this.idKey, null).setAutoPadding(false);
     const plain = Buffer.concat([decipher.update(Buffer.from(userId.slice(1), 'hex')), decipher.final()]);
     if (!plain.subarray(0, 8).equals(GENERATED_MAGIC)) return undefined;
@@ -425,7 +425,7 @@ export class LineSandboxControls {
   }
 
   private requireUserId(userId: unknown): string {
-    if (typeof userId !== 'string' || !LINE_USER_ID.test(userId)) {
+    if (typeof userId !== 'string' || !LINE_USER_ID_PATTERN.test(userId)) {
       throw new SandboxInputError(`userId must be "U" followed by 32 lowercase hex digits, got ${JSON.stringify(userId)}`);
     }
     return userId;
@@ -520,7 +520,7 @@ export class LineSandboxControls {
 
   /** What the sandbox knows about a user (also blocked ones), or undefined. */
   getFriend(userId: string): FriendView | undefined {
-    if (typeof userId !== 'string' || !LINE_USER_ID.test(userId)) return undefined;
+    if (typeof userId !== 'string' || !LINE_USER_ID_PATTERN.test(userId)) return undefined;
     const record = this.find(userId);
     return record ? this.view(record) : undefined;
   }
@@ -799,7 +799,7 @@ export function buildLineSandbox(options: LineSandboxOptions & { controls?: Line
 
   app.get<{ Params: { userId: string } }>('/v2/bot/profile/:userId', { preHandler: authenticate }, async (request, reply) => {
     const { userId } = request.params;
-    if (!LINE_USER_ID.test(userId)) return reply.code(400).send({ message: LINE_ERROR_MESSAGES.invalidUserId });
+    if (!LINE_USER_ID_PATTERN.test(userId)) return reply.code(400).send({ message: LINE_ERROR_MESSAGES.invalidUserId });
     const profile = controls.profileOf(userId);
     if (!profile) return reply.code(404).send({ message: LINE_ERROR_MESSAGES.notFound });
     return profile;

@@ -7,6 +7,7 @@ import { chmod, copyFile, mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { delimiter, join, resolve } from 'node:path';
 import { promisify } from 'node:util';
+import { executableSearchPath, temporalCliPathSetting } from '../config.ts';
 
 const run = promisify(execFile);
 
@@ -25,7 +26,7 @@ export interface FoundCli {
 
 type Log = (line: string) => void;
 
-function onPath(name: string, pathVar = process.env.PATH ?? ''): string | undefined {
+function onPath(name: string, pathVar = executableSearchPath()): string | undefined {
   for (const dir of pathVar.split(delimiter)) {
     if (!dir) continue;
     const candidate = join(dir, name);
@@ -40,13 +41,13 @@ const cachedBinaries = () => [
 ];
 
 /** Where the CLI already is, without installing anything. */
-export function locateTemporalCli(env: Record<string, string | undefined> = process.env): FoundCli | undefined {
-  const fromEnv = env.TEMPORAL_CLI_PATH?.trim();
+export function locateTemporalCli(env?: Record<string, string | undefined>): FoundCli | undefined {
+  const fromEnv = temporalCliPathSetting(env);
   if (fromEnv) {
     if (!existsSync(fromEnv)) throw new Error(`TEMPORAL_CLI_PATH points to ${fromEnv}, which does not exist`);
     return { path: fromEnv, source: 'env' };
   }
-  const fromPath = onPath('temporal', env.PATH);
+  const fromPath = onPath('temporal', executableSearchPath(env));
   if (fromPath) return { path: fromPath, source: 'path' };
   const cached = cachedBinaries().find((p) => existsSync(p));
   return cached ? { path: cached, source: 'cache' } : undefined;

@@ -1,3 +1,4 @@
+import { status as GrpcStatus } from '@grpc/grpc-js';
 import { Client, Connection, defaultGrpcRetryOptions, makeGrpcRetryInterceptor } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
 import type { Config } from '../config.ts';
@@ -14,8 +15,6 @@ export const targetOf = (config: Config, address = config.temporalAddress): Temp
   return { address, namespace: config.temporalNamespace, apiKey: config.temporalApiKey, tls: config.temporalTls };
 };
 
-/** gRPC RESOURCE_EXHAUSTED */
-const RESOURCE_EXHAUSTED = 8;
 const WORKFLOW_CLOSING = /workflow is closing/i;
 
 /**
@@ -36,7 +35,7 @@ export function isWorkflowClosing(error: unknown): boolean {
 const defaults = defaultGrpcRetryOptions();
 export const clientRetryInterceptor = makeGrpcRetryInterceptor({
   ...defaults,
-  retryableDecider: (attempt, status) => !(status.code === RESOURCE_EXHAUSTED && WORKFLOW_CLOSING.test(status.details ?? '')) && defaults.retryableDecider(attempt, status),
+  retryableDecider: (attempt, status) => !(status.code === GrpcStatus.RESOURCE_EXHAUSTED && WORKFLOW_CLOSING.test(status.details ?? '')) && defaults.retryableDecider(attempt, status),
 });
 
 export async function connectClient(target: TemporalTarget): Promise<Client> {

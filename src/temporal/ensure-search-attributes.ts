@@ -1,3 +1,4 @@
+import { status as GrpcStatus } from '@grpc/grpc-js';
 import type { Connection } from '@temporalio/client';
 import proto from '@temporalio/proto';
 import { SEARCH_ATTRIBUTES } from './search-attributes.ts';
@@ -24,7 +25,7 @@ export async function ensureSearchAttributes(connection: Connection, namespace: 
     });
   } catch (error) {
     // Another worker added them first (ALREADY_EXISTS = 6).
-    if ((error as { code?: number }).code !== 6) throw error;
+    if ((error as { code?: number }).code !== GrpcStatus.ALREADY_EXISTS) throw error;
   }
   return missing.map((k) => k.name);
 }

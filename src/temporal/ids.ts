@@ -1,10 +1,9 @@
 // Readable, stable workflow IDs (pure: shared by clients and workflows).
 
-export const friendWorkflowId = (channelId: string, userId: string) => `line-friend/${channelId}/${userId}`;
 export const importWorkflowId = (channelId: string) => `line-import/${channelId}`;
-/** The HubSpot task queue: its server-side rate limit paces HubSpot requests across all workers. */
+/** The HubSpot task queue: its server-side rate limit paces HubSpot requests across all workers (each process also keeps HubSpot's window, src/hubspot/budget.ts). */
 export const hubspotTaskQueue = (taskQueue: string) => `${taskQueue}-hubspot`;
-/** A channel's webhook inbox shard: LINE events wait here (durably) until handed to friends' workflows. */
+/** A channel's contact writer (inbox shard): every producer's events for its friends are applied here, in batches. */
 export const inboxWorkflowId = (channelId: string, shard: number) => `line-inbox/${channelId}/${shard}`;
 
 /** The inbox shard of a LINE user: a stable hash (FNV-1a), so one friend's events always queue in one shard, in order. */

@@ -1,5 +1,6 @@
 // Operator endpoints for imports of existing friends: POST /imports, GET and DELETE /imports/:importId.
 // Registered only when ADMIN_TOKEN is set; every request needs it as a bearer token.
+import { status as GrpcStatus } from '@grpc/grpc-js';
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyPluginAsync, FastifyReply } from 'fastify';
 import type { Client } from '@temporalio/client';
@@ -57,7 +58,7 @@ const digest = (value: string) => createHash('sha256').update(value, 'utf8').dig
 function isTemporalUnavailable(error: unknown): boolean {
   const e = error as { code?: number; cause?: { code?: number }; name?: string };
   const code = e?.code ?? e?.cause?.code;
-  return code === 14 || code === 4 || e?.name === 'ServiceError' && /UNAVAILABLE|DEADLINE/.test(String((error as Error).message));
+  return code === GrpcStatus.UNAVAILABLE || code === GrpcStatus.DEADLINE_EXCEEDED || e?.name === 'ServiceError' && /UNAVAILABLE|DEADLINE/.test(String((error as Error).message));
 }
 
 export const importRoutes: FastifyPluginAsync<ImportRoutesOptions> = async (app, { temporal, adminToken, target }) => {

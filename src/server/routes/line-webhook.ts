@@ -1,4 +1,5 @@
-// POST /webhooks/line: signature on the raw bytes first, then each friend event to its workflow.
+// POST /webhooks/line: the signature on the raw bytes first, then the friend events to their contact
+// writers (FriendEventInbox: one signal per writer shard); 200 only once Temporal holds them, 503 when it cannot.
 import type { FastifyPluginAsync } from 'fastify';
 import { verifyLineSignature } from '../../line/signature.ts';
 import { friendEventOf } from '../../line/friend-events.ts';
