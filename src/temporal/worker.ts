@@ -1,15 +1,11 @@
 // Builds the workers: workflows + LINE activities on the main queue; HubSpot activities on their
 // own queue, whose server-side rate limit paces HubSpot requests across every worker at once.
-import { createRequire } from 'node:module';
 import { Worker, type NativeConnection, type WorkflowBundleOption } from '@temporalio/worker';
 import type { Client as HubspotClient } from '@hubspot/api-client';
 import type { Client as TemporalClient } from '@temporalio/client';
 import type { messagingApi } from '@line/bot-sdk';
 import { createHubspotActivities, createInboxActivities, createLineActivities } from '../../activities/index.ts';
 import { hubspotTaskQueue } from './ids.ts';
-
-const require = createRequire(import.meta.url);
-export const WORKFLOWS_PATH = require.resolve('../../workflows/index.ts');
 
 /** HubSpot's limit is per rolling 10 s; leave headroom for the limiter's burst and the worker's start-up calls. */
 export function hubspotActivitiesPerSecond(requestsPer10s: number): number {
@@ -26,8 +22,8 @@ export interface SyncWorkerOptions {
   hubspot: HubspotClient;
   timeZone: string;
   hubspotRequestsPer10s: number;
-  /** prebuilt workflow bundle (tests, benchmarks); default: bundle `workflows/` at start */
-  workflowBundle?: WorkflowBundleOption;
+  /** the prebuilt workflow bundle: dist/workflow-bundle.js in the build, a cached bundle in tests */
+  workflowBundle: WorkflowBundleOption;
 }
 
 export async function createSyncWorkers(options: SyncWorkerOptions): Promise<Worker[]> {
@@ -37,7 +33,7 @@ export async function createSyncWorkers(options: SyncWorkerOptions): Promise<Wor
     connection,
     namespace,
     taskQueue,
-    ...(options.workflowBundle ? { workflowBundle: options.workflowBundle } : { workflowsPath: WORKFLOWS_PATH }),
+    workflowBundle: options.workflowBundle,
     activities: {
       ...lineActivities,
       ...createInboxActivities({ temporal: options.temporal }),
