@@ -7,6 +7,9 @@ import type { messagingApi } from '@line/bot-sdk';
 import { createHubspotActivities, createInboxActivities, createLineActivities } from '../../activities/index.ts';
 import { hubspotTaskQueue } from './ids.ts';
 
+/** Workflow runs kept in the worker's cache (sticky execution); see createSyncWorkers. */
+export const WORKFLOW_CACHE_SIZE = 200;
+
 /** HubSpot's limit is per rolling 10 s; leave headroom for the limiter's burst and the worker's start-up calls. */
 export function hubspotActivitiesPerSecond(requestsPer10s: number): number {
   return Math.max(0.1, (requestsPer10s * 0.9) / 10);
@@ -39,6 +42,11 @@ export async function createSyncWorkers(options: SyncWorkerOptions): Promise<Wor
       ...createInboxActivities({ temporal: options.temporal }),
     },
     maxConcurrentActivityTaskExecutions: 100,
+    // The SDK sizes its cache from the heap limit (~2,300 runs with a 4 GB heap), and each cached run
+    // holds its state in the workflow thread and Temporal's core. What runs at once here is small: the
+    // writers (LINE_INBOX_SHARDS per channel), their batches (8 in flight each) and an import; an evicted
+    // run only replays its short history (≤ 1,500 events) on its next task.
+    maxCachedWorkflows: WORKFLOW_CACHE_SIZE,
   });
   const hubspot = await Worker.create({
     connection,

@@ -30,7 +30,7 @@ test('the runtime dependencies carry no development tool', () => {
 });
 
 test('the compiled code, run as the launcher runs it, names .ts lines in stack traces', () => {
-  const script = `process.setSourceMapsEnabled(true); const { loadConfig } = await import('./dist/src/config.js'); try { loadConfig({ PORT: 'not a port' }); } catch (error) { console.log(error.stack); }`;
+  const script = `(await import('node:module')).setSourceMapsSupport(true, { nodeModules: false, generatedCode: false }); const { loadConfig } = await import('./dist/src/config.js'); try { loadConfig({ PORT: 'not a port' }); } catch (error) { console.log(error.stack); }`;
   const run = spawnSync(process.execPath, ['--import', './test/support/forbid-dev-dependencies.mjs', '--input-type=module', '-e', script], { cwd: ROOT, encoding: 'utf8' });
   assert.equal(run.status, 0, run.stderr);
   assert.match(run.stdout, /src\/config\.ts:\d+:\d+/, run.stdout);
