@@ -93,7 +93,8 @@ async function startWorkerProcess(env: Record<string, string>): Promise<ChildPro
   // `npm run worker` is `node scripts/run.mjs worker`; the reporter only prints memoryUsage() lines.
   const child = spawn(process.execPath, [...workerNodeOptions, '--import', './bench/support/memory-reporter.mjs', 'scripts/run.mjs', 'worker'], {
     cwd: PROJECT_ROOT,
-    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env },
+    // MALLOC_ARENA_MAX (glibc's allocator arenas) passes through, to measure its effect.
+    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...(process.env.MALLOC_ARENA_MAX ? { MALLOC_ARENA_MAX: process.env.MALLOC_ARENA_MAX } : {}), ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';

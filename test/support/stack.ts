@@ -93,6 +93,8 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       return stack.worker;
     },
     async stopWorker() {
+      // (recorded here too: some tests stop the worker, then the dev server, before the stack stops)
+      if (stack.worker) await recordHistories(server.client).catch(() => {});
       await stack.worker?.stop();
       stack.worker = undefined;
     },
