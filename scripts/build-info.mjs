@@ -21,7 +21,7 @@ export function sourceHash() {
       else if (name.endsWith('.ts')) hash.update(relative(ROOT, path)).update('\0').update(readFileSync(path));
     }
   };
-  for (const dir of SOURCE_DIRS) walk(join(ROOT, dir));
+  for (const dir of SOURCE_DIRS) if (existsSync(join(ROOT, dir))) walk(join(ROOT, dir));
   for (const file of SOURCE_FILES) {
     const path = join(ROOT, file);
     hash.update(file).update('\0').update(existsSync(path) ? readFileSync(path) : '');
@@ -39,6 +39,8 @@ export function staleReason() {
     return 'dist/build-info.json is unreadable';
   }
   if (!existsSync(WORKFLOW_BUNDLE)) return 'dist/workflow-bundle.js is missing';
+  // A deployment of dist/ without the TypeScript sources runs what it was given.
+  if (!SOURCE_DIRS.some((dir) => existsSync(join(ROOT, dir)))) return undefined;
   if (info.sourceHash !== sourceHash()) return 'the sources changed since the last build';
   return undefined;
 }
