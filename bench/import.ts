@@ -11,9 +11,11 @@
 //   maximum). Reports wall time, the worker's peak RSS, the largest history of any run, and where
 //   time goes (LINE calls, HubSpot calls, neither = Temporal's own overhead), from run histories.
 //
-// Layout: a Temporal dev server (child process), the worker configured as `npm run worker` (child
-// process, so its memory can be sampled alone; prebuilt workflow bundle), and the sandbox LINE and
-// HubSpot APIs plus this controller in this process. Figures are printed and saved to
+// Layout: a Temporal dev server (child process), the worker exactly as `npm run worker` runs it (the
+// compiled build in dist/, built first if stale, with its prebuilt workflow bundle; a child process,
+// so its memory is its own), and the sandbox LINE and HubSpot APIs plus this controller in this
+// process. The worker's RSS is sampled from /proc: idle (after --idle-seconds with nothing to do,
+// before the import and again after it) and peak (VmHWM, the high-water mark over its whole life). Figures are printed and saved to
 // bench/results/import-<scenario>-<timestamp>.json and import-<scenario>-latest.json.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync, rmSync } from 'node:fs';
@@ -30,7 +32,8 @@ import { connectClient } from '../src/temporal/connection.ts';
 import { startDevServer, type DevServer } from '../src/temporal/dev-server.ts';
 import { getImportProgress, startImport, type ImportStatus } from '../src/temporal/import-client.ts';
 import { hubspotActivitiesPerSecond } from '../src/temporal/worker.ts';
-import { cachedWorkflowBundle } from '../src/temporal/workflow-bundle.ts';
+import { build } from '../scripts/build.mjs';
+import { staleReason } from '../scripts/build-info.mjs';
 
 const HELP = `usage: npm run bench:import -- --scenario throughput|scale [options]
   --friends N            friends to import (throughput 20000, scale 1000000)
@@ -40,7 +43,8 @@ const HELP = `usage: npm run bench:import -- --scenario throughput|scale [option
   --sample-runs N        runs whose history is analysed for "where time goes" (default: all for
                          throughput, 40 for scale)
   --timeout S            give up after S seconds (default 900 throughput, 7200 scale)
-  --worker-heap-mb N     run the worker with --max-old-space-size=N (default: Node's own limit)`;
+  --worker-heap-mb N     run the worker with --max-old-space-size=N (default: Node's own limit)
+  --idle-seconds S       how long the worker sits idle before its idle RSS is read (default 20)`;
 
 const { values: flags } = parseArgs({
   options: {
@@ -51,6 +55,7 @@ const { values: flags } = parseArgs({
     'sample-runs': { type: 'string' },
     timeout: { type: 'string' },
     'worker-heap-mb': { type: 'string' },
+    'idle-seconds': { type: 'string', default: '20' },
     help: { type: 'boolean', short: 'h' },
   },
 });
@@ -65,6 +70,7 @@ const timeoutMs = Number(flags.timeout ?? (scenario === 'throughput' ? 900 : 720
 const sampleRuns = flags['sample-runs'] ? Number(flags['sample-runs']) : scenario === 'throughput' ? Number.POSITIVE_INFINITY : 40;
 
 const workerNodeOptions = flags['worker-heap-mb'] ? [`--max-old-space-size=${Number(flags['worker-heap-mb'])}`] : [];
+const idleMs = Number(flags['idle-seconds']) * 1000;
 
 const log = (line: string) => process.stderr.write(`[bench:import] ${line}\n`);
 const TASK_QUEUE = 'bench-import';
@@ -84,9 +90,11 @@ function rssOf(pid: number): { rssMb: number; hwmMb: number } | undefined {
 }
 
 async function startWorkerProcess(env: Record<string, string>): Promise<ChildProcess> {
-  const child = spawn(process.execPath, [...workerNodeOptions, '--import', 'tsx', join(PROJECT_ROOT, 'bench/support/import-worker.ts')], {
+  // `npm run worker` is `node scripts/run.mjs worker`; the reporter only prints memoryUsage() lines.
+  const child = spawn(process.execPath, [...workerNodeOptions, '--import', './bench/support/memory-reporter.mjs', 'scripts/run.mjs', 'worker'], {
     cwd: PROJECT_ROOT,
-    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env },
+    // MALLOC_ARENA_MAX (glibc's allocator arenas) passes through, to measure its effect.
+    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...(process.env.MALLOC_ARENA_MAX ? { MALLOC_ARENA_MAX: process.env.MALLOC_ARENA_MAX } : {}), ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';
@@ -94,7 +102,7 @@ async function startWorkerProcess(env: Record<string, string>): Promise<ChildPro
     const timer = setTimeout(() => reject(new Error(`the worker did not start in 120 s:\n${output.slice(-2000)}`)), 120_000);
     const onData = (chunk: Buffer) => {
       output += chunk.toString();
-      if (output.includes('worker ready')) {
+      if (output.includes('[worker] polling task queue')) {
         clearTimeout(timer);
         resolve();
       }
@@ -299,7 +307,11 @@ try {
   line.controls.seedGeneratedFriends(friends);
   log(`sandbox LINE ${line.url} with ${friends.toLocaleString('en-US')} friends; sandbox HubSpot ${hubspot.url} (${perTenSeconds ? `${perTenSeconds} requests / 10 s` : 'unlimited'})`);
 
-  await cachedWorkflowBundle();
+  const stale = staleReason();
+  if (stale) {
+    log(`${stale}: npm run build…`);
+    await build();
+  }
   const workerRequestsPer10s = scenario === 'scale' ? 100_000 : Number(flags['worker-per-10s'] ?? perTenSeconds);
   worker = await startWorkerProcess({
     TEMPORAL_ADDRESS: temporal.address,
@@ -313,6 +325,17 @@ try {
     LOG_LEVEL: 'warn',
   });
   const workerPid = worker.pid!;
+  const idleRss = async () => {
+    const samples: number[] = [];
+    for (const until = Date.now() + idleMs; Date.now() < until; ) {
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+      const rss = rssOf(workerPid);
+      if (rss) samples.push(rss.rssMb);
+    }
+    return { lastMb: round(samples.at(-1) ?? NaN), maxMb: round(Math.max(...samples)) };
+  };
+  const idleBefore = await idleRss();
+  log(`worker idle RSS ${idleBefore.lastMb} MB (max ${idleBefore.maxMb} MB over ${idleMs / 1000} s)`);
   const baseline = rssOf(workerPid);
   log(`worker pid ${workerPid} (HUBSPOT_REQUESTS_PER_10S=${workerRequestsPer10s}: ${hubspotActivitiesPerSecond(workerRequestsPer10s)} HubSpot activities/s)`);
 
@@ -347,6 +370,8 @@ try {
   const wallMs = Date.parse(status.finishedAt ?? new Date().toISOString()) - Date.parse(status.startedAt);
   const peak = rssOf(workerPid);
   const stats = hubspot.controls.stats() as unknown as HubspotStats;
+  const idleAfter = await idleRss();
+  log(`worker peak RSS ${peak ? round(peak.hwmMb) : '?'} MB; idle RSS after the import ${idleAfter.lastMb} MB`);
   const duringImport = workerMemory.filter((m) => m.t >= importStarted);
   log(`import ${status.state} in ${round(wallMs / 1000)} s; analysing run histories…`);
 
@@ -431,7 +456,13 @@ try {
       averageRequestsPerSecond: round(importRequests / (wallMs / 1000), 2),
     },
     worker: {
+      command: `node ${[...workerNodeOptions, 'scripts/run.mjs', 'worker'].join(' ')}  (npm run worker)`,
+      idleRssMb: idleBefore.lastMb,
+      idleRssMaxMb: idleBefore.maxMb,
       peakRssMb: peak ? round(peak.hwmMb) : round(Math.max(...rssSamples.map((s) => s.rssMb))),
+      idleRssAfterImportMb: idleAfter.lastMb,
+      targets: { idleRssMbBelow: 150, peakRssMbBelow: 300 },
+      met: { idle: idleBefore.lastMb < 150, peak: (peak ? peak.hwmMb : Infinity) < 300 },
       rssBeforeImportMb: baseline ? round(baseline.rssMb) : undefined,
       nodeOptions: workerNodeOptions,
       // the worker's own view while importing: V8 heap in use (live objects plus garbage not yet collected)

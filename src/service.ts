@@ -11,6 +11,7 @@ import { buildApp } from './server/app.ts';
 import { connectClient, connectWorkerConnection, targetOf } from './temporal/connection.ts';
 import { ensureSearchAttributes } from './temporal/ensure-search-attributes.ts';
 import { createSyncWorkers, runWorkers } from './temporal/worker.ts';
+import { runtimeWorkflowBundle } from './temporal/workflow-bundle.ts';
 
 type Log = (line: string) => void;
 
@@ -35,6 +36,7 @@ async function prepareWorker(client: Client, hubspot: ReturnType<typeof createHu
   for (const problem of report.problems) log(`HubSpot property problem: ${problem}`);
 }
 
+/** `workflowBundle`: default dist/workflow-bundle.js in the build (a cached bundle when run as TypeScript). */
 export async function startWorker(config: Config, options: { log?: Log; workflowBundle?: WorkflowBundleOption } = {}): Promise<RunningWorker> {
   const log = options.log ?? (() => {});
   const target = targetOf(config);
@@ -52,6 +54,7 @@ export async function startWorker(config: Config, options: { log?: Log; workflow
     throw error;
   }
 
+  const workflowBundle = options.workflowBundle ?? (await runtimeWorkflowBundle());
   const connection = await connectWorkerConnection(target);
   const workers = await createSyncWorkers({
     connection,
@@ -63,7 +66,7 @@ export async function startWorker(config: Config, options: { log?: Log; workflow
     timeZone: config.syncDateTimeZone,
     hubspotRequestsPer10s: config.hubspotRequestsPer10s,
     hubspotBudget: budget,
-    ...(options.workflowBundle ? { workflowBundle: options.workflowBundle } : {}),
+    workflowBundle,
   });
   const abort = new AbortController();
   const done = runWorkers(workers, abort.signal).finally(() => Promise.all([connection.close(), client.connection.close()]));
@@ -102,7 +105,7 @@ export async function startServer(config: Config): Promise<RunningServer> {
 export function onShutdown(stop: () => Promise<void>, log: Log): void {
   let stopping = 0;
   const handler = (signal: NodeJS.Signals) => {
-    // A terminal's Ctrl-C reaches us twice (the process group, and tsx relaying it): only a later one forces.
+    // A terminal's Ctrl-C may reach us twice (the process group, and a parent relaying it): only a later one forces.
     if (stopping && Date.now() - stopping < 1500) return;
     if (stopping) {
       log(`${signal} again: exiting now`);

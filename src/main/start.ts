@@ -9,13 +9,9 @@ import { SANDBOX_LINE_CHANNEL_ACCESS_TOKEN, SANDBOX_LINE_CHANNEL_SECRET, SANDBOX
 import { onShutdown, startServer, startWorker } from '../service.ts';
 import { ensureTemporalCli, PROJECT_ROOT } from '../temporal/cli.ts';
 import { startDevServer, startDownloadedDevServer } from '../temporal/dev-server.ts';
-import { cachedWorkflowBundle } from '../temporal/workflow-bundle.ts';
 import { SEARCH_ATTRIBUTE_VALUE_LIMIT } from '../temporal/search-attributes.ts';
 
 const log = (line: string) => process.stderr.write(`[start] ${line}\n`);
-// tsx turns on source maps; they make every stack trace the SDK captures cost more (about 15 % of a
-// worker's CPU per event here). Set LOG_LEVEL=debug to keep them for TypeScript positions in stack traces.
-if (process.env.LOG_LEVEL !== 'debug') process.setSourceMapsEnabled(false);
 const base = configOrExit(() => loadConfig());
 // The SDK's INFO lines (bundling, worker states) drown what a newcomer needs to see.
 Runtime.install({ logger: new DefaultLogger(base.logLevel === 'debug' ? 'DEBUG' : 'WARN') });
@@ -64,7 +60,7 @@ try {
     lines.push(`sandbox HubSpot API  ${hubspot.url} (no HubSpot token set; contacts: ${hubspot.url}/_sandbox/contacts)`);
   }
 
-  const worker = await startWorker(config, { log, workflowBundle: await cachedWorkflowBundle() });
+  const worker = await startWorker(config, { log });
   stops.push(() => worker.stop());
   worker.done.catch((error: unknown) => {
     log(`worker failed: ${(error as Error).message}`);

@@ -3,9 +3,6 @@ import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { configOrExit, loadConfig, requireFor } from '../config.ts';
 import { onShutdown, startWorker } from '../service.ts';
 
-// tsx turns on source maps; they make every stack trace the SDK captures cost more (about 15 % of a
-// worker's CPU per event here). Set LOG_LEVEL=debug to keep them for TypeScript positions in stack traces.
-if (process.env.LOG_LEVEL !== 'debug') process.setSourceMapsEnabled(false);
 const config = configOrExit(() => {
   const c = loadConfig();
   requireFor(c, 'worker');

@@ -5,7 +5,7 @@ import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { chmod, copyFile, mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { delimiter, join, resolve } from 'node:path';
+import { delimiter, dirname, join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { executableSearchPath, temporalCliPathSetting } from '../config.ts';
 
@@ -16,7 +16,15 @@ export const TEMPORAL_CLI_VERSION = '1.9.1';
 /** The newest CLI tag that `go install` can build (later tags use replace directives). */
 export const TEMPORAL_CLI_GO_VERSION = '1.5.1';
 
-export const PROJECT_ROOT = resolve(import.meta.dirname, '..', '..');
+/** The checkout's root (the folder with package.json), from src/temporal/ or from its build in dist/src/temporal/. */
+export const PROJECT_ROOT = findProjectRoot(import.meta.dirname);
+
+function findProjectRoot(from: string): string {
+  for (let dir = from; ; dir = dirname(dir)) {
+    if (existsSync(join(dir, 'package.json'))) return dir;
+    if (dirname(dir) === dir) return resolve(from, '..', '..');
+  }
+}
 export const TOOLS_DIR = join(PROJECT_ROOT, '.tools');
 
 export interface FoundCli {

@@ -115,7 +115,10 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
  * (the same CLI, fetched from Temporal's CDN), with the same options.
  */
 export async function startDownloadedDevServer(options: Omit<DevServerOptions, 'cliPath' | 'output' | 'startTimeoutMs'>): Promise<DevServer> {
-  const { TestWorkflowEnvironment } = await import('@temporalio/testing');
+  // @temporalio/testing is a devDependency: only this last resort of `npm start` needs it.
+  const { TestWorkflowEnvironment } = await import('@temporalio/testing').catch((error: unknown) => {
+    throw new Error(`no Temporal CLI here, and @temporalio/testing (a devDependency) is not installed to download the dev server: set TEMPORAL_CLI_PATH or TEMPORAL_ADDRESS (${(error as Error).message})`);
+  });
   const host = options.host ?? '127.0.0.1';
   const port = options.port || (await freePort(host));
   if (options.dbFile) mkdirSync(dirname(options.dbFile), { recursive: true });

@@ -1,6 +1,5 @@
 // Builds the workers: workflows + LINE activities on the main queue; HubSpot activities on their
 // own queue, whose server-side rate limit paces HubSpot requests across every worker at once.
-import { createRequire } from 'node:module';
 import { Worker, type NativeConnection, type WorkflowBundleOption } from '@temporalio/worker';
 import type { Client as HubspotClient } from '@hubspot/api-client';
 import type { Client as TemporalClient } from '@temporalio/client';
@@ -9,8 +8,8 @@ import { createHubspotActivities, createInboxActivities, createLineActivities } 
 import { HubspotBudget } from '../hubspot/budget.ts';
 import { hubspotTaskQueue } from './ids.ts';
 
-const require = createRequire(import.meta.url);
-export const WORKFLOWS_PATH = require.resolve('../../workflows/index.ts');
+/** Workflow runs kept in the worker's cache (sticky execution); see createSyncWorkers. */
+export const WORKFLOW_CACHE_SIZE = 200;
 
 /**
  * HubSpot's limit as a task-queue rate: the pace of every worker together. Temporal's limiter lets a
@@ -33,8 +32,8 @@ export interface SyncWorkerOptions {
   hubspotRequestsPer10s: number;
   /** the process's share of HubSpot's window; default a new one at `hubspotRequestsPer10s` */
   hubspotBudget?: HubspotBudget;
-  /** prebuilt workflow bundle (tests, benchmarks); default: bundle `workflows/` at start */
-  workflowBundle?: WorkflowBundleOption;
+  /** the prebuilt workflow bundle: dist/workflow-bundle.js in the build, a cached bundle in tests */
+  workflowBundle: WorkflowBundleOption;
 }
 
 export async function createSyncWorkers(options: SyncWorkerOptions): Promise<Worker[]> {
@@ -44,12 +43,17 @@ export async function createSyncWorkers(options: SyncWorkerOptions): Promise<Wor
     connection,
     namespace,
     taskQueue,
-    ...(options.workflowBundle ? { workflowBundle: options.workflowBundle } : { workflowsPath: WORKFLOWS_PATH }),
+    workflowBundle: options.workflowBundle,
     activities: {
       ...lineActivities,
       ...createInboxActivities({ temporal: options.temporal }),
     },
     maxConcurrentActivityTaskExecutions: 100,
+    // The SDK sizes its cache from the heap limit (~2,300 runs with a 4 GB heap), and each cached run
+    // holds its state in the workflow thread and Temporal's core. What runs at once here is small: the
+    // writers (LINE_INBOX_SHARDS per channel), their batches (8 in flight each) and an import; an evicted
+    // run only replays its short history (≤ 1,500 events) on its next task.
+    maxCachedWorkflows: WORKFLOW_CACHE_SIZE,
   });
   const hubspot = await Worker.create({
     connection,

@@ -10,6 +10,8 @@ import { locateTemporalCli } from '../../src/temporal/cli.ts';
 import { startDevServer, type DevServer } from '../../src/temporal/dev-server.ts';
 import { cachedWorkflowBundle } from '../../src/temporal/workflow-bundle.ts';
 import { SEARCH_ATTRIBUTE_VALUE_LIMIT } from '../../src/temporal/search-attributes.ts';
+import type { WorkflowBundleOption } from '@temporalio/worker';
+import { recordHistories } from './record-histories.ts';
 
 export interface StackOptions {
   hubspot?: HubspotSandboxOptions;
@@ -20,6 +22,8 @@ export interface StackOptions {
   temporalPort?: number;
   /** dynamic config of the dev server */
   dynamicConfig?: Record<string, unknown>;
+  /** the workers' workflow code (upgrade tests: a previous release's bundle); default the current one */
+  workflowBundle?: WorkflowBundleOption;
 }
 
 export interface Stack {
@@ -32,7 +36,8 @@ export interface Stack {
   worker: RunningWorker | undefined;
   /** base URL of the service */
   url: string;
-  startWorker(): Promise<RunningWorker>;
+  /** starts the workers (again), with another workflow bundle if given (an upgrade) */
+  startWorker(workflowBundle?: WorkflowBundleOption): Promise<RunningWorker>;
   stopWorker(): Promise<void>;
   stop(): Promise<void>;
 }
@@ -72,7 +77,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     hubspotAccessToken: SANDBOX_HUBSPOT_ACCESS_TOKEN,
     hubspotBaseUrl: hubspot.url,
   };
-  const workflowBundle = await cachedWorkflowBundle();
+  const workflowBundle = options.workflowBundle ?? (await cachedWorkflowBundle());
   const server = await startServer(config);
   const stack: Stack = {
     config,
@@ -83,15 +88,19 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     server,
     worker: undefined,
     url: server.url,
-    async startWorker() {
-      stack.worker = await startWorker(config, { log: quiet, workflowBundle });
+    async startWorker(bundle?: WorkflowBundleOption) {
+      stack.worker = await startWorker(config, { log: quiet, workflowBundle: bundle ?? workflowBundle });
       return stack.worker;
     },
     async stopWorker() {
+      // (recorded here too: some tests stop the worker, then the dev server, before the stack stops)
+      if (stack.worker) await recordHistories(server.client).catch(() => {});
       await stack.worker?.stop();
       stack.worker = undefined;
     },
     async stop() {
+      // LHS_RECORD_HISTORIES=<dir>: every run's history, for the replay tests (test/replay/record.ts).
+      await recordHistories(server.client).catch((error: unknown) => process.stderr.write(`recording histories failed: ${(error as Error).message}\n`));
       await stack.stopWorker();
       await server.stop();
       await Promise.all([line.close(), hubspot.close()]);

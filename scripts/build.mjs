@@ -1,0 +1,42 @@
+// `npm run build`: the TypeScript of src/, workflows/ and activities/ compiled by tsc into dist/
+// (with source maps), then the workflow bundle prebuilt into dist/workflow-bundle.js, so a worker
+// starts without webpack. dist/build-info.json, written last, records what it was built from.
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { BUILD_INFO, DIST, ROOT, sourceHash, WORKFLOW_BUNDLE } from './build-info.mjs';
+
+const log = (line) => process.stderr.write(`[build] ${line}\n`);
+
+export async function build() {
+  const tsc = join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc');
+  if (!existsSync(tsc)) {
+    throw new Error('TypeScript is not installed (it is a devDependency): run `npm install` with dev dependencies to build, or ship a built dist/');
+  }
+  const began = Date.now();
+  const hash = sourceHash();
+  await rm(DIST, { recursive: true, force: true });
+  log('compiling TypeScript (tsc -p tsconfig.build.json)…');
+  const compiled = spawnSync(process.execPath, [tsc, '-p', join(ROOT, 'tsconfig.build.json')], { cwd: ROOT, stdio: 'inherit' });
+  if (compiled.status !== 0) throw new Error(`tsc failed (exit ${compiled.status ?? compiled.signal})`);
+
+  log('bundling the workflows (webpack, once here rather than at every worker start)…');
+  const { bundleWorkflowCode } = await import('@temporalio/worker');
+  const quiet = { log() {}, trace() {}, debug() {}, info() {}, warn: (m) => log(m), error: (m) => log(m) };
+  const { code } = await bundleWorkflowCode({ workflowsPath: join(ROOT, 'workflows', 'index.ts'), logger: quiet });
+  await mkdir(DIST, { recursive: true });
+  await writeFile(`${WORKFLOW_BUNDLE}.partial`, code);
+  await rename(`${WORKFLOW_BUNDLE}.partial`, WORKFLOW_BUNDLE);
+  await writeFile(BUILD_INFO, `${JSON.stringify({ sourceHash: hash, builtAt: new Date().toISOString() }, null, 2)}\n`);
+  log(`dist/ built in ${((Date.now() - began) / 1000).toFixed(1)} s`);
+}
+
+if (import.meta.main ?? process.argv[1] === import.meta.filename) {
+  try {
+    await build();
+  } catch (error) {
+    log(error.message);
+    process.exit(1);
+  }
+}

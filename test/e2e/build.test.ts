@@ -1,0 +1,37 @@
+// The compiled build: `npm run build` output is fresh and complete, runs with no development
+// dependency installed as a runtime dependency, and its stack traces name TypeScript lines.
+import { spawnSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { build } from '../../scripts/build.mjs';
+import { DIST, ROOT, staleReason, WORKFLOW_BUNDLE } from '../../scripts/build-info.mjs';
+
+before(async () => {
+  if (staleReason()) await build();
+});
+
+test('npm run build: JavaScript for every entry, a prebuilt workflow bundle, and a fresh build-info', () => {
+  assert.equal(staleReason(), undefined);
+  for (const entry of ['start', 'server', 'worker', 'import', 'line-friend', 'sandbox', 'ensure-temporal']) {
+    assert.ok(existsSync(join(DIST, 'src', 'main', `${entry}.js`)), `dist/src/main/${entry}.js`);
+    assert.ok(existsSync(join(DIST, 'src', 'main', `${entry}.js.map`)), `dist/src/main/${entry}.js.map`);
+  }
+  const bundle = readFileSync(WORKFLOW_BUNDLE, 'utf8');
+  for (const workflow of ['inboxWorkflow', 'contactBatchWorkflow', 'importWorkflow', 'inboxDetourWorkflow']) assert.match(bundle, new RegExp(workflow), workflow);
+});
+
+test('the runtime dependencies carry no development tool', () => {
+  const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { dependencies: Record<string, string>; scripts: Record<string, string> };
+  for (const tool of ['tsx', 'typescript', '@temporalio/testing', 'ts-node']) assert.equal(pkg.dependencies[tool], undefined, tool);
+  assert.equal(Object.keys(pkg.dependencies).filter((name) => name.startsWith('@types/')).length, 0);
+  for (const script of ['start', 'server', 'worker', 'import', 'line', 'sandbox']) assert.match(pkg.scripts[script]!, /^node scripts\/run\.mjs /, script);
+});
+
+test('the compiled code, run as the launcher runs it, names .ts lines in stack traces', () => {
+  const script = `(await import('node:module')).setSourceMapsSupport(true, { nodeModules: false, generatedCode: false }); const { loadConfig } = await import('./dist/src/config.js'); try { loadConfig({ PORT: 'not a port' }); } catch (error) { console.log(error.stack); }`;
+  const run = spawnSync(process.execPath, ['--import', './test/support/forbid-dev-dependencies.mjs', '--input-type=module', '-e', script], { cwd: ROOT, encoding: 'utf8' });
+  assert.equal(run.status, 0, run.stderr);
+  assert.match(run.stdout, /src\/config\.ts:\d+:\d+/, run.stdout);
+});
