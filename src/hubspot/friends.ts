@@ -133,6 +133,9 @@ export function nameFilters(q: string | undefined): Filter[] {
   return words.map((word) => ({ propertyName: 'line_user_name', operator: 'CONTAINS_TOKEN', value: `*${word}*` }));
 }
 
+/** The pacer's "second": a little longer than HubSpot's, whose clock sees requests arrive with some jitter. */
+const PACER_SECOND_MS = 1100;
+
 /** Starts at most `perSecond` calls in any rolling second, one after the other, in arrival order. */
 export class SearchPacer {
   private readonly starts: number[] = [];
@@ -169,13 +172,12 @@ export class SearchPacer {
   private async slot(): Promise<void> {
     for (;;) {
       const now = Date.now();
-      while (this.starts.length > 0 && now - this.starts[0]! >= 1000) this.starts.shift();
+      while (this.starts.length > 0 && now - this.starts[0]! >= PACER_SECOND_MS) this.starts.shift();
       if (this.starts.length < this.perSecond) {
         this.starts.push(now);
         return;
       }
-      // a little margin: HubSpot's second and ours do not tick together
-      await new Promise((resolve) => setTimeout(resolve, 1000 - (now - this.starts[0]!) + 25));
+      await new Promise((resolve) => setTimeout(resolve, PACER_SECOND_MS - (now - this.starts[0]!)));
     }
   }
 }
