@@ -33,6 +33,7 @@ const LABELS = {
     none: 'No friends match.',
     import: 'Import of existing friends',
     startImport: 'Start import',
+    pageSize: 'IDs per page',
     cancelImport: 'Cancel import',
     noImport: 'No import has run yet.',
     state: 'State',
@@ -82,6 +83,7 @@ const LABELS = {
     none: '該当する友だちはいません。',
     import: '既存の友だちのインポート',
     startImport: 'インポート開始',
+    pageSize: '1ページのID数',
     cancelImport: 'インポート中止',
     noImport: 'まだインポートはありません。',
     state: '状態',
@@ -157,7 +159,7 @@ export function signInPage(lang: Lang, nonce: string, error?: boolean): string {
   return page(
     lang,
     t.title,
-    `<form class="signin" method="post" action="/console/sign-in"><h2>${escapeHtml(t.title)}</h2><p>${escapeHtml(t.signInHint)}</p>${error ? `<p class="error" id="signin-error">${escapeHtml(t.wrongToken)}</p>` : ''}<label>${escapeHtml(t.token)}<input type="password" name="token" autocomplete="current-password" required autofocus></label><button class="primary" type="submit">${escapeHtml(t.signIn)}</button></form>`,
+    `<form class="signin" method="post" action="/console/sign-in" id="signin"><h2>${escapeHtml(t.title)}</h2><p>${escapeHtml(t.signInHint)}</p>${error ? `<p class="error" id="signin-error">${escapeHtml(t.wrongToken)}</p>` : ''}<input type="text" name="username" value="operator" autocomplete="username" hidden><label>${escapeHtml(t.token)}<input type="password" name="token" autocomplete="current-password" required autofocus></label><button class="primary" type="submit">${escapeHtml(t.signIn)}</button></form>`,
     nonce,
   );
 }
@@ -212,7 +214,7 @@ export function consolePage(view: ConsoleView): string {
 ${friendsHtml}</section>
 <div style="display:grid;gap:16px;align-content:start">
 <section id="import"><h2>${escapeHtml(t.import)}</h2><div id="import-state" class="muted">…</div><div class="bar"><div id="import-bar"></div></div><dl id="import-counts"></dl>
-<div style="display:flex;gap:8px;margin-top:10px"><form method="post" action="/console/import"><button class="primary" id="import-start" type="submit">${escapeHtml(t.startImport)}</button></form><form method="post" action="/console/import/cancel"><input type="hidden" name="importId" id="import-id" value=""><button class="danger" id="import-cancel" type="submit" disabled>${escapeHtml(t.cancelImport)}</button></form></div></section>
+<div style="display:flex;gap:8px;margin-top:10px"><form method="post" action="/console/import"><input type="number" name="pageSize" id="import-page-size" min="1" max="1000" placeholder="${escapeHtml(t.pageSize)}" style="width:110px" title="${escapeHtml(t.pageSize)}"> <button class="primary" id="import-start" type="submit">${escapeHtml(t.startImport)}</button></form><form method="post" action="/console/import/cancel"><input type="hidden" name="importId" id="import-id" value=""><button class="danger" id="import-cancel" type="submit" disabled>${escapeHtml(t.cancelImport)}</button></form></div></section>
 <section id="webhook"><h2>${escapeHtml(t.webhook)}</h2><dl><dt>${escapeHtml(t.backlog)}</dt><dd id="backlog">…</dd><dt>${escapeHtml(t.importBacklog)}</dt><dd id="import-backlog">…</dd><dt>${escapeHtml(t.applied)}</dt><dd id="applied">…</dd></dl><h2 style="margin-top:12px">${escapeHtml(t.recentFailures)}</h2><div id="failures" class="muted">…</div></section>
 <section id="summary"><h2>${escapeHtml(t.summary)}</h2><div id="summary-body" class="muted">…</div></section>
 </div></main>`;

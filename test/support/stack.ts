@@ -7,7 +7,7 @@ import { SANDBOX_HUBSPOT_CLIENT_SECRET } from '../../src/sandbox/hubspot-webhook
 import { SANDBOX_LINE_CHANNEL_ACCESS_TOKEN, SANDBOX_LINE_CHANNEL_SECRET, SANDBOX_LINE_LOGIN_CHANNEL_ID, startLineSandbox } from '../../src/sandbox/line.ts';
 import { startServer, startWorker, type RunningServer, type RunningWorker } from '../../src/service.ts';
 import { locateTemporalCli } from '../../src/temporal/cli.ts';
-import { startDevServer, type DevServer } from '../../src/temporal/dev-server.ts';
+import { freePort, startDevServer, type DevServer } from '../../src/temporal/dev-server.ts';
 import { cachedWorkflowBundle } from '../../src/temporal/workflow-bundle.ts';
 import { SEARCH_ATTRIBUTE_VALUE_LIMIT } from '../../src/temporal/search-attributes.ts';
 
@@ -20,6 +20,8 @@ export interface StackOptions {
   temporalPort?: number;
   /** dynamic config of the dev server */
   dynamicConfig?: Record<string, unknown>;
+  /** serve the Temporal Web UI (on a free port) and link the console to it, as `npm start` does */
+  temporalUi?: boolean;
 }
 
 export interface Stack {
@@ -51,6 +53,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     ...(options.dbFile ? { dbFile: options.dbFile } : {}),
     ...(options.temporalPort ? { port: options.temporalPort } : {}),
     ...(options.dynamicConfig ? { dynamicConfig: options.dynamicConfig } : {}),
+    ...(options.temporalUi ? { uiPort: await freePort() } : {}),
   });
   const line = await startLineSandbox({ port: 0 });
   const hubspot = await startHubspotSandbox({ port: 0, ...options.hubspot });
@@ -72,6 +75,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     hubspotAccessToken: SANDBOX_HUBSPOT_ACCESS_TOKEN,
     hubspotBaseUrl: hubspot.url,
   };
+  if (temporal.uiUrl) config.temporalUiUrl ??= temporal.uiUrl;
   const workflowBundle = await cachedWorkflowBundle();
   const server = await startServer(config);
   const stack: Stack = {

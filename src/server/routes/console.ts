@@ -54,7 +54,7 @@ export const consoleRoutes: FastifyPluginAsync<ConsoleRoutesOptions> = async (ap
       .header('content-type', 'text/html; charset=utf-8')
       .header('cache-control', 'no-store')
       .header('x-content-type-options', 'nosniff')
-      .header('referrer-policy', 'no-referrer')
+      .header('referrer-policy', 'same-origin')
       .header('x-frame-options', 'DENY')
       .header('content-security-policy', `default-src 'none'; script-src 'nonce-${nonce}'; style-src 'unsafe-inline'; img-src https: http: data:; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'`);
 
@@ -67,8 +67,10 @@ export const consoleRoutes: FastifyPluginAsync<ConsoleRoutesOptions> = async (ap
 
   /** A state-changing request must come from this console's own page (a cross-site form would carry Basic credentials too). */
   const sameOrigin = (request: FastifyRequest) => {
+    const site = request.headers['sec-fetch-site'];
+    if (typeof site === 'string') return site === 'same-origin' || site === 'none';
     const origin = request.headers.origin ?? request.headers.referer;
-    if (origin === undefined) return true;
+    if (origin === undefined) return true; // not a browser
     try {
       return new URL(origin).host === request.headers.host;
     } catch {
@@ -84,6 +86,12 @@ export const consoleRoutes: FastifyPluginAsync<ConsoleRoutesOptions> = async (ap
     if (request.method === 'POST' && !sameOrigin(request)) return reply.code(403).send({ error: 'cross-site request refused' });
   };
 
+  // The form on its own (no Basic challenge, so that a browser shows it rather than its password dialog).
+  app.get('/console/sign-in', async (request, reply) => {
+    const nonce = randomBytes(16).toString('base64');
+    return securityHeaders(reply, nonce).send(signInPage(languageOf(request.headers['accept-language']), nonce));
+  });
+
   app.post<{ Body: { token?: string } | undefined }>('/console/sign-in', async (request, reply) => {
     const token = typeof request.body?.token === 'string' ? request.body.token.trim() : '';
     if (!sameOrigin(request)) return reply.code(403).send({ error: 'cross-site request refused' });
@@ -96,7 +104,7 @@ export const consoleRoutes: FastifyPluginAsync<ConsoleRoutesOptions> = async (ap
   });
 
   app.post('/console/sign-out', async (request, reply) =>
-    reply.code(303).header('set-cookie', AdminAuth.signOutCookie(secure(request))).header('location', '/console').send(),
+    reply.code(303).header('set-cookie', AdminAuth.signOutCookie(secure(request))).header('location', '/console/sign-in').send(),
   );
 
   app.get<{ Querystring: { follow?: string; q?: string; after?: string } }>('/console', { onRequest: guard }, async (request, reply) => {
@@ -162,8 +170,11 @@ export const consoleRoutes: FastifyPluginAsync<ConsoleRoutesOptions> = async (ap
     }
   });
 
-  app.post('/console/import', { onRequest: guard }, async (request, reply) => {
-    const started = await startImport(temporal, { ...target });
+  app.post<{ Body: { pageSize?: string } | undefined }>('/console/import', { onRequest: guard }, async (request, reply) => {
+    const raw = typeof request.body?.pageSize === 'string' ? request.body.pageSize.trim() : '';
+    const pageSize = raw === '' ? undefined : Number(raw);
+    if (pageSize !== undefined && (!Number.isInteger(pageSize) || pageSize < 1 || pageSize > 1000)) return reply.code(400).send({ error: 'pageSize must be a whole number from 1 to 1000' });
+    const started = await startImport(temporal, { ...target, ...(pageSize ? { pageSize } : {}) });
     request.log.info({ importId: started.importId, alreadyRunning: started.alreadyRunning }, 'console: import started or joined');
     return reply.code(303).header('location', '/console').send();
   });
