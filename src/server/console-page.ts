@@ -141,11 +141,11 @@ header form{margin:0}main{padding:16px 20px;display:grid;gap:16px;grid-template-
 section{background:#fff;border-radius:8px;padding:14px 16px;box-shadow:0 1px 2px #0001}h2{font-size:15px;margin:0 0 10px}
 table{border-collapse:collapse;width:100%}th,td{text-align:left;padding:6px 8px;border-bottom:1px solid #eceef2;vertical-align:middle}
 th{font-size:12px;color:#5b6475;font-weight:600}td.msg{max-width:320px;overflow:hidden;text-overflow:ellipsis;white-space:nowrap}
-img.pic{width:32px;height:32px;border-radius:50%;object-fit:cover;background:#dde}span.nopic{display:inline-block;width:32px;height:32px;border-radius:50%;background:#dde}
+img.pic{width:32px;height:32px;border-radius:50%;object-fit:cover;background:#dde}span.nopic{display:inline-flex;align-items:center;justify-content:center;width:32px;height:32px;border-radius:50%;background:#dde;color:#556;font-weight:600}
 .tag{display:inline-block;padding:1px 7px;border-radius:9px;font-size:12px;background:#eef}.YES{background:#d9f7e5;color:#05743a}.NO{background:#fde2e2;color:#a12020}
 form.filters{display:flex;gap:8px;align-items:center;margin-bottom:10px;flex-wrap:wrap}input,select,button{font:inherit;padding:5px 8px;border:1px solid #c8ccd4;border-radius:6px;background:#fff}
 button{cursor:pointer}button.primary{background:#06c755;border-color:#06c755;color:#fff}button.danger{background:#fff;border-color:#d33;color:#d33}
-.bar{height:14px;background:#eceef2;border-radius:7px;overflow:hidden;margin:8px 0}.bar>div{height:100%;background:#06c755;width:0;transition:width .4s}
+.bar{height:14px;background:#eceef2;border-radius:7px;overflow:hidden;margin:8px 0}.bar>div{height:100%;background:#06c755;width:0;transition:width .2s}.controls{display:flex;gap:8px;margin-top:10px;flex-wrap:wrap;align-items:center;justify-content:space-between}.controls form{display:flex;gap:6px;margin:0}#import-page-size{width:120px}
 .muted{color:#6b7385;font-size:12px}.pager{display:flex;gap:12px;margin-top:10px}dl{display:grid;grid-template-columns:auto 1fr;gap:2px 10px;margin:0}dt{color:#5b6475}dd{margin:0}
 .signin{max-width:380px;margin:80px auto;background:#fff;padding:24px;border-radius:8px;box-shadow:0 1px 3px #0002}.signin input{width:100%;margin:8px 0}.error{color:#c22}
 @media(max-width:900px){main{grid-template-columns:1fr}}`;
@@ -179,7 +179,8 @@ export interface ConsoleView {
 }
 
 function friendRow(friend: Friend, view: ConsoleView, t: Labels): string {
-  const picture = friend.pictureUrl && /^https?:\/\//i.test(friend.pictureUrl) ? `<img class="pic" src="${escapeHtml(friend.pictureUrl)}" alt="" loading="lazy" referrerpolicy="no-referrer">` : '<span class="nopic"></span>';
+  const initial = escapeHtml(Array.from(friend.name ?? '?')[0] ?? '?');
+  const picture = friend.pictureUrl && /^https?:\/\//i.test(friend.pictureUrl) ? `<img class="pic" src="${escapeHtml(friend.pictureUrl)}" alt="${initial}" loading="lazy" referrerpolicy="no-referrer">` : `<span class="nopic">${initial}</span>`;
   const story = view.storyUrl ? `<a class="story" href="${escapeHtml(view.storyUrl(friend.userId))}" target="_blank" rel="noopener">${escapeHtml(t.openStory)}</a>` : `<span class="muted" title="${escapeHtml(t.noUi)}">LineUserId = "${escapeHtml(friend.userId)}"</span>`;
   const message = friend.lastMessage ?? '';
   return `<tr data-user-id="${escapeHtml(friend.userId)}"><td>${picture}</td><td class="name">${escapeHtml(friend.name ?? '')}<div class="muted">${escapeHtml(friend.userId)}</div></td><td><span class="tag ${escapeHtml(friend.follow ?? '')}">${escapeHtml(friend.follow ?? '—')}</span></td><td>${escapeHtml(friend.createdVia ?? '—')}</td><td>${escapeHtml(friend.syncDate ?? '—')}</td><td class="msg" title="${escapeHtml(message)}">${escapeHtml(message)}${friend.lastMessageAt ? `<div class="muted">${escapeHtml(friend.lastMessageAt.replace('T', ' ').slice(0, 19))} UTC</div>` : ''}</td><td>${story}</td></tr>`;
@@ -214,7 +215,7 @@ export function consolePage(view: ConsoleView): string {
 ${friendsHtml}</section>
 <div style="display:grid;gap:16px;align-content:start">
 <section id="import"><h2>${escapeHtml(t.import)}</h2><div id="import-state" class="muted">…</div><div class="bar"><div id="import-bar"></div></div><dl id="import-counts"></dl>
-<div style="display:flex;gap:8px;margin-top:10px"><form method="post" action="/console/import"><input type="number" name="pageSize" id="import-page-size" min="1" max="1000" placeholder="${escapeHtml(t.pageSize)}" style="width:110px" title="${escapeHtml(t.pageSize)}"> <button class="primary" id="import-start" type="submit">${escapeHtml(t.startImport)}</button></form><form method="post" action="/console/import/cancel"><input type="hidden" name="importId" id="import-id" value=""><button class="danger" id="import-cancel" type="submit" disabled>${escapeHtml(t.cancelImport)}</button></form></div></section>
+<div class="controls"><form method="post" action="/console/import"><input type="number" name="pageSize" id="import-page-size" min="1" max="1000" placeholder="${escapeHtml(t.pageSize)}" title="${escapeHtml(t.pageSize)}"> <button class="primary" id="import-start" type="submit">${escapeHtml(t.startImport)}</button></form><form method="post" action="/console/import/cancel"><input type="hidden" name="importId" id="import-id" value=""><button class="danger" id="import-cancel" type="submit" disabled>${escapeHtml(t.cancelImport)}</button></form></div></section>
 <section id="webhook"><h2>${escapeHtml(t.webhook)}</h2><dl><dt>${escapeHtml(t.backlog)}</dt><dd id="backlog">…</dd><dt>${escapeHtml(t.importBacklog)}</dt><dd id="import-backlog">…</dd><dt>${escapeHtml(t.applied)}</dt><dd id="applied">…</dd></dl><h2 style="margin-top:12px">${escapeHtml(t.recentFailures)}</h2><div id="failures" class="muted">…</div></section>
 <section id="summary"><h2>${escapeHtml(t.summary)}</h2><div id="summary-body" class="muted">…</div></section>
 </div></main>`;
@@ -236,10 +237,11 @@ $('import-state').textContent=L.state+': '+p.state+' · '+handled+' '+L.handled+
 $('import-counts').innerHTML=dl([[L.created,p.created],[L.updated,p.updated],[L.unchanged,p.unchanged],[L.skipped,p.skipped],[L.failed,p.failed]]);
 $('import-id').value=p.importId;cancel.disabled=p.state!=='running';}
 function showWriters(ws){const live=ws.filter((w)=>w.state);if(!live.length){$('backlog').textContent=L.idle;$('import-backlog').textContent='0';$('applied').textContent='—';$('failures').textContent=L.noFailures;return;}
-const sum=(k)=>live.reduce((n,w)=>n+w.state[k],0);$('backlog').textContent=String(sum('backlog'));$('import-backlog').textContent=String(sum('importBacklog'));$('applied').textContent=sum('applied')+' / '+sum('received');
+const sum=(k)=>live.reduce((n,w)=>n+w.state[k],0);$('backlog').textContent=String(sum('backlog'));$('import-backlog').textContent=String(sum('importBacklog'));$('applied').textContent=String(sum('applied'));
 const f=live.flatMap((w)=>w.state.recentFailures);$('failures').innerHTML=f.length?'<ul>'+f.slice(-10).reverse().map((x)=>'<li><code>'+esc(x.userId)+'</code> '+esc(x.reason)+'</li>').join('')+'</ul>':esc(L.noFailures);}
 async function poll(){try{const r=await fetch('/console/status.json',{credentials:'same-origin',cache:'no-store'});if(r.ok){const s=await r.json();showImport(s.import);showWriters(s.writers);}}catch{}setTimeout(poll,1000);}
 async function summary(){try{const r=await fetch('/console/summary.json',{credentials:'same-origin'});const s=await r.json();if(!r.ok)throw new Error(s.error);
-const parts=(o)=>Object.entries(o).filter(([,n])=>n>0).map(([k,n])=>k+' '+n).join(', ')||'—';$('summary-body').innerHTML=dl([[L.total,s.total],[L.follow,parts(s.follow)],[L.createdVia,parts(s.createdVia)]]);}catch(e){$('summary-body').textContent=L.hubspotDown+': '+e.message;}}
+const parts=(o)=>Object.entries(o).filter(([,n])=>n>0).map(([k,n])=>k+' '+n).join(', ')||'—';$('summary-body').innerHTML='<dl>'+dl([[L.total,s.total],[L.follow,parts(s.follow)],[L.createdVia,parts(s.createdVia)]])+'</dl>';}catch(e){$('summary-body').textContent=L.hubspotDown+': '+e.message;}}
+for(const img of document.querySelectorAll('img.pic')){const swap=()=>{const s=document.createElement('span');s.className='nopic';s.textContent=img.alt;img.replaceWith(s);};if(img.complete&&img.naturalWidth===0)swap();else img.addEventListener('error',swap);}
 poll();summary();})();`;
 }

@@ -99,6 +99,7 @@ describe('the operator console in Chromium', () => {
   test('HTTP Basic (the token as password, any user name): the friends with their messages, in English', async () => {
     const context = await browser.createBrowserContext();
     const page = await context.newPage();
+    await page.setViewport({ width: 1280, height: 800 });
     await page.authenticate({ username: 'any-operator', password: ADMIN_TOKEN });
     await page.setExtraHTTPHeaders({ 'Accept-Language': 'en-US,en;q=0.9' });
     const response = await page.goto(consoleUrl(), { waitUntil: 'load' });
@@ -108,7 +109,9 @@ describe('the operator console in Chromium', () => {
     assert.match(byId.get(friends.taro.userId)?.text ?? '', /Taro Console[\s\S]*YES[\s\S]*FOLLOW[\s\S]*コンソールで見えますか？/);
     assert.match(byId.get(friends.hanako.userId)?.text ?? '', /\[sticker\]/);
     assert.match(byId.get(friends.blocked.userId)?.text ?? '', /NO/);
-    assert.equal(await page.$eval(`tr[data-user-id="${friends.taro.userId}"] img.pic`, (img) => img.getAttribute('src')), friends.taro.pictureUrl);
+    // the picture is the profile's (this machine cannot load it: the page shows the name's initial instead)
+    assert.ok((await response!.text()).includes(`src="${friends.taro.pictureUrl}"`));
+    assert.equal(await page.$eval(`tr[data-user-id="${friends.taro.userId}"] .nopic`, (e) => e.textContent), 'T');
     assert.match(await page.$eval('#friends thead', (h) => (h as unknown as El).innerText), /Last message/);
     // live panels fill in from /console/status.json and /console/summary.json
     await page.waitForFunction(() => document.getElementById('backlog')?.textContent !== '…', { timeout: 10_000 });
@@ -120,6 +123,7 @@ describe('the operator console in Chromium', () => {
   test('the sign-in form: a wrong token is refused, the right one sets an HttpOnly SameSite cookie; Japanese labels', async () => {
     const context = await browser.createBrowserContext();
     const page = await context.newPage();
+    await page.setViewport({ width: 1280, height: 800 });
     await page.setExtraHTTPHeaders({ 'Accept-Language': 'ja,en;q=0.5' });
     // (GET /console without credentials sends a Basic challenge with the form; headless Chromium shows
     // no password dialog, so the form is opened on its own page)
@@ -150,6 +154,7 @@ describe('the operator console in Chromium', () => {
   test('filters: follow state and name, through the form', async () => {
     const context = await browser.createBrowserContext();
     const page = await context.newPage();
+    await page.setViewport({ width: 1280, height: 800 });
     await page.authenticate({ username: 'ops', password: ADMIN_TOKEN });
     await page.goto(consoleUrl(), { waitUntil: 'load' });
     await page.select('#filter-follow', 'NO');
@@ -168,6 +173,7 @@ describe('the operator console in Chromium', () => {
   test('a friend\'s link opens its story in the Temporal UI: workflows filtered by LineUserId', async () => {
     const context = await browser.createBrowserContext();
     const page = await context.newPage();
+    await page.setViewport({ width: 1280, height: 800 });
     await page.authenticate({ username: 'ops', password: ADMIN_TOKEN });
     await page.goto(consoleUrl(), { waitUntil: 'load' });
     const link = (await rowsOf(page)).find((r) => r.userId === friends.taro.userId)?.link;
@@ -189,6 +195,7 @@ describe('the operator console in Chromium', () => {
     await call('POST', `${stack.line.url}/_sandbox/friends`, { friends: Array.from({ length: 3000 }, (_, i) => ({ userId: newLineUserId(), displayName: `Imported ${i}` })) });
     const context = await browser.createBrowserContext();
     const page = await context.newPage();
+    await page.setViewport({ width: 1280, height: 800 });
     await page.authenticate({ username: 'ops', password: ADMIN_TOKEN });
     try {
       await page.goto(consoleUrl(), { waitUntil: 'load' });
