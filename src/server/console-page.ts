@@ -138,13 +138,13 @@ const STYLE = `
 *{box-sizing:border-box}body{font:14px/1.45 system-ui,-apple-system,"Hiragino Sans","Noto Sans JP",sans-serif;margin:0;color:#1d2330;background:#f5f6f8}
 header{display:flex;align-items:center;gap:12px;padding:10px 20px;background:#06c755;color:#fff}header h1{font-size:17px;margin:0;flex:1}
 header form{margin:0}main{padding:16px 20px;display:grid;gap:16px;grid-template-columns:minmax(0,1fr) 340px}
-section{background:#fff;border-radius:8px;padding:14px 16px;box-shadow:0 1px 2px #0001}h2{font-size:15px;margin:0 0 10px}
+section{overflow-x:auto;background:#fff;border-radius:8px;padding:14px 16px;box-shadow:0 1px 2px #0001}h2{font-size:15px;margin:0 0 10px}
 table{border-collapse:collapse;width:100%}th,td{text-align:left;padding:6px 8px;border-bottom:1px solid #eceef2;vertical-align:middle}
-th{font-size:12px;color:#5b6475;font-weight:600}td.msg{max-width:320px;overflow:hidden;text-overflow:ellipsis;white-space:nowrap}
+th{font-size:12px;color:#5b6475;font-weight:600}td.msg{max-width:240px;overflow:hidden;text-overflow:ellipsis;white-space:nowrap}
 img.pic{width:32px;height:32px;border-radius:50%;object-fit:cover;background:#dde}span.nopic{display:inline-flex;align-items:center;justify-content:center;width:32px;height:32px;border-radius:50%;background:#dde;color:#556;font-weight:600}
 .tag{display:inline-block;padding:1px 7px;border-radius:9px;font-size:12px;background:#eef}.YES{background:#d9f7e5;color:#05743a}.NO{background:#fde2e2;color:#a12020}
 form.filters{display:flex;gap:8px;align-items:center;margin-bottom:10px;flex-wrap:wrap}input,select,button{font:inherit;padding:5px 8px;border:1px solid #c8ccd4;border-radius:6px;background:#fff}
-button{cursor:pointer}button.primary{background:#06c755;border-color:#06c755;color:#fff}button.danger{background:#fff;border-color:#d33;color:#d33}
+button{cursor:pointer}button:disabled{opacity:.4;cursor:default}td.date{white-space:nowrap}button.primary{background:#06c755;border-color:#06c755;color:#fff}button.danger{background:#fff;border-color:#d33;color:#d33}
 .bar{height:14px;background:#eceef2;border-radius:7px;overflow:hidden;margin:8px 0}.bar>div{height:100%;background:#06c755;width:0;transition:width .2s}.controls{display:flex;gap:8px;margin-top:10px;flex-wrap:wrap;align-items:center;justify-content:space-between}.controls form{display:flex;gap:6px;margin:0}#import-page-size{width:120px}
 .muted{color:#6b7385;font-size:12px}.pager{display:flex;gap:12px;margin-top:10px}dl{display:grid;grid-template-columns:auto 1fr;gap:2px 10px;margin:0}dt{color:#5b6475}dd{margin:0}
 .signin{max-width:380px;margin:80px auto;background:#fff;padding:24px;border-radius:8px;box-shadow:0 1px 3px #0002}.signin input{width:100%;margin:8px 0}.error{color:#c22}
@@ -183,7 +183,7 @@ function friendRow(friend: Friend, view: ConsoleView, t: Labels): string {
   const picture = friend.pictureUrl && /^https?:\/\//i.test(friend.pictureUrl) ? `<img class="pic" src="${escapeHtml(friend.pictureUrl)}" alt="${initial}" loading="lazy" referrerpolicy="no-referrer">` : `<span class="nopic">${initial}</span>`;
   const story = view.storyUrl ? `<a class="story" href="${escapeHtml(view.storyUrl(friend.userId))}" target="_blank" rel="noopener">${escapeHtml(t.openStory)}</a>` : `<span class="muted" title="${escapeHtml(t.noUi)}">LineUserId = "${escapeHtml(friend.userId)}"</span>`;
   const message = friend.lastMessage ?? '';
-  return `<tr data-user-id="${escapeHtml(friend.userId)}"><td>${picture}</td><td class="name">${escapeHtml(friend.name ?? '')}<div class="muted">${escapeHtml(friend.userId)}</div></td><td><span class="tag ${escapeHtml(friend.follow ?? '')}">${escapeHtml(friend.follow ?? '—')}</span></td><td>${escapeHtml(friend.createdVia ?? '—')}</td><td>${escapeHtml(friend.syncDate ?? '—')}</td><td class="msg" title="${escapeHtml(message)}">${escapeHtml(message)}${friend.lastMessageAt ? `<div class="muted">${escapeHtml(friend.lastMessageAt.replace('T', ' ').slice(0, 19))} UTC</div>` : ''}</td><td>${story}</td></tr>`;
+  return `<tr data-user-id="${escapeHtml(friend.userId)}"><td>${picture}</td><td class="name">${escapeHtml(friend.name ?? '')}<div class="muted">${escapeHtml(friend.userId)}</div></td><td><span class="tag ${escapeHtml(friend.follow ?? '')}">${escapeHtml(friend.follow ?? '—')}</span></td><td>${escapeHtml(friend.createdVia ?? '—')}</td><td class="date">${escapeHtml(friend.syncDate ?? '—')}</td><td class="msg" title="${escapeHtml(message)}">${escapeHtml(message)}${friend.lastMessageAt ? `<div class="muted">${escapeHtml(friend.lastMessageAt.replace('T', ' ').slice(0, 19))} UTC</div>` : ''}</td><td>${story}</td></tr>`;
 }
 
 export function consolePage(view: ConsoleView): string {
