@@ -295,3 +295,16 @@ describe('GET /friends when HubSpot is down', () => {
     assert.match(String(answer.body.error), /HUBSPOT_ACCESS_TOKEN/);
   });
 });
+
+describe('sandbox HubSpot as HubSpot', () => {
+  test('a string property value holds at most 65,536 characters (line_last_message is cut to that)', async () => {
+    const client = createHubspotClient({ accessToken: SANDBOX_HUBSPOT_ACCESS_TOKEN, baseUrl: hubspot.url });
+    const ok = await client.crm.contacts.basicApi.create({ properties: { email: 'long-ok@example.com', line_last_message: 'a'.repeat(65_536) }, associations: [] });
+    assert.equal(ok.properties['line_last_message']?.length, 65_536);
+    const error = await client.crm.contacts.basicApi
+      .create({ properties: { email: 'long-no@example.com', line_last_message: 'a'.repeat(65_537) }, associations: [] })
+      .then(() => undefined, (e: unknown) => e as { code: number; body: { category?: string } });
+    assert.equal(error?.code, 400);
+    assert.equal(error?.body.category, 'VALIDATION_ERROR');
+  });
+});
