@@ -35,7 +35,12 @@ export function createLineActivities({ line }: LineActivityDeps) {
   async function readLineProfile(userId: string): Promise<LineProfile | null> {
     try {
       const profile = await line.getProfile(userId);
-      return { userId: profile.userId, displayName: profile.displayName, ...(profile.pictureUrl ? { pictureUrl: profile.pictureUrl } : {}) };
+      return {
+        userId: profile.userId,
+        displayName: profile.displayName,
+        ...(profile.pictureUrl ? { pictureUrl: profile.pictureUrl } : {}),
+        ...(profile.language ? { language: profile.language } : {}),
+      };
     } catch (error) {
       if (httpStatusOf(error) === 404) return null;
       throw lineFailure(error, `profile read of ${userId}`);

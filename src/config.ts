@@ -34,6 +34,8 @@ export interface Config {
   hubspotBaseUrl: string;
   hubspotClientSecret: string | undefined;
   hubspotRequestsPer10s: number;
+  /** search requests per second the server allows itself (GET /friends, the console): HubSpot's search limit is its own, about 5/s */
+  hubspotSearchRequestsPerSecond: number;
   syncDateTimeZone: string;
   /** contact writers (inbox workflows) per channel; a friend always maps to the same one */
   lineInboxShards: number;
@@ -47,6 +49,8 @@ export interface Config {
    */
   temporalSearchAttributeValueLimit: number | undefined;
   adminToken: string | undefined;
+  /** where the console links a friend's story (unset: `npm start` sets its embedded Web UI; else no link) */
+  temporalUiUrl: string | undefined;
   publicUrl: string | undefined;
   /** Fastify trustProxy: true (X-Forwarded-* from any hop), false, a hop count, or trusted addresses */
   trustProxy: boolean | number | string;
@@ -181,11 +185,13 @@ export function loadConfig(env: Env = process.env): Config {
     hubspotBaseUrl: origin(env, 'HUBSPOT_BASE_URL', 'https://api.hubapi.com'),
     hubspotClientSecret: secret(env, 'HUBSPOT_CLIENT_SECRET', 8),
     hubspotRequestsPer10s,
+    hubspotSearchRequestsPerSecond: numeric(env, 'HUBSPOT_SEARCH_REQUESTS_PER_SECOND', 4, 1, 100),
     syncDateTimeZone: timeZone(env, 'SYNC_DATE_TIME_ZONE'),
     lineInboxShards: numeric(env, 'LINE_INBOX_SHARDS', 1, 1, 64),
     lineInboxIdleSeconds: numeric(env, 'LINE_INBOX_IDLE_SECONDS', 900, 1, 7 * 24 * 3600),
     temporalSearchAttributeValueLimit: text(env, 'TEMPORAL_SEARCH_ATTRIBUTE_VALUE_LIMIT') === undefined ? undefined : numeric(env, 'TEMPORAL_SEARCH_ATTRIBUTE_VALUE_LIMIT', 2048, 1024, 1024 * 1024),
     adminToken: secret(env, 'ADMIN_TOKEN', 16),
+    temporalUiUrl: text(env, 'TEMPORAL_UI_URL') === undefined ? undefined : origin(env, 'TEMPORAL_UI_URL', 'http://127.0.0.1:8233'),
     publicUrl: text(env, 'PUBLIC_URL') === undefined ? undefined : origin(env, 'PUBLIC_URL', 'https://example.com'),
     trustProxy: proxyTrust(env, 'TRUST_PROXY'),
     sandboxLinePort: numeric(env, 'SANDBOX_LINE_PORT', 3101, 0, 65535),

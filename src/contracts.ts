@@ -11,6 +11,8 @@ export interface FriendEvent {
   unblocked?: boolean;
   /** `verified-email` only: the e-mail LINE returned for the token (never one a client sent) */
   email?: string;
+  /** `message` only: what `line_last_message` shows (the text, or `[sticker]`, `[image]` …); user content, never logged */
+  message?: string;
   /** the event's timestamp (ms): its observation time (for `verified-email` and `hubspot`, the profile read is) */
   timestamp: number;
   redelivery?: boolean;

@@ -44,7 +44,7 @@ function observationOf(event: FriendEvent, profileReadAt: number): Observation {
     case 'unfollow':
       return { kind: 'unfollow', observedAt: event.timestamp };
     case 'message':
-      return { kind: 'message', observedAt: event.timestamp };
+      return { kind: 'message', ...(event.message !== undefined ? { message: event.message } : {}), observedAt: event.timestamp };
     case 'hubspot':
       return { kind: 'hubspot', observedAt: profileReadAt };
     case 'verified-email':

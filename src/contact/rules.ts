@@ -109,6 +109,11 @@ function decideCreation({ userId, observation, profile, now, timeZone }: RuleInp
       if (profile) {
         if (profile.displayName) properties.line_user_name = profile.displayName;
         if (profile.pictureUrl) properties.line_user_picture = profile.pictureUrl;
+        if (profile.language) properties.line_language = profile.language;
+      }
+      if (observation.kind === 'message' && observation.message !== undefined) {
+        properties.line_last_message = observation.message;
+        properties.line_last_message_at = String(observation.observedAt);
       }
       return { action: 'create', properties };
     }
@@ -133,9 +138,20 @@ function decideUpdate({ userId, observation, profile, now, timeZone }: RuleInput
   }
 
   // Name and picture: from every readable profile (never from an unfollow, which has none).
+  // Language: when LINE gives one (a profile without it leaves the last known one).
   if (profile && observation.kind !== 'unfollow') {
     if (profile.displayName) set('line_user_name', profile.displayName);
     set('line_user_picture', profile.pictureUrl ?? '');
+    if (profile.language) set('line_language', profile.language);
+  }
+
+  // Last message: only from a message newer than the one the contact shows (like the follow state).
+  if (observation.kind === 'message' && observation.message !== undefined) {
+    const shownAt = parseHubspotTime(current.line_last_message_at);
+    if (shownAt === undefined || observation.observedAt > shownAt) {
+      set('line_last_message', observation.message);
+      changes.line_last_message_at = String(observation.observedAt);
+    }
   }
 
   // E-mail: only a verified e-mail, and only over a missing or dummy one.

@@ -13,6 +13,8 @@ export interface LineProfile {
   displayName: string;
   /** absent when the user has no profile picture */
   pictureUrl?: string;
+  /** the user's language (e.g. `ja`, `en`), when LINE gives one */
+  language?: string;
 }
 
 /**
@@ -26,8 +28,11 @@ export type Observation =
   | { kind: 'follow'; unblocked: boolean; observedAt: number }
   /** webhook `unfollow` (the user blocked the account) */
   | { kind: 'unfollow'; observedAt: number }
-  /** webhook `message` from `source.type = user` */
-  | { kind: 'message'; observedAt: number }
+  /**
+   * webhook `message` from `source.type = user`; `message`: what `line_last_message` shows (the text,
+   * or `[sticker]`, `[image]` … — see `lastMessageValue`); absent: not known (nothing written)
+   */
+  | { kind: 'message'; message?: string; observedAt: number }
   /** the user is in the follower-ID list read by an import */
   | { kind: 'import'; observedAt: number }
   /** HubSpot-side enrichment: a contact got a `line_user_id` in HubSpot */
@@ -46,7 +51,10 @@ export type ContactPropertyName =
   | 'line_id_sync_date'
   | 'line_follow'
   | 'line_follow_changed_at'
-  | 'line_created_via';
+  | 'line_created_via'
+  | 'line_last_message'
+  | 'line_last_message_at'
+  | 'line_language';
 
 /** A HubSpot contact as read: values as HubSpot returns them; `null` or `''` = missing. */
 export interface ExistingContact {

@@ -145,3 +145,31 @@ export function parseHubspotTime(value: string | number | null | undefined): num
 
   return undefined;
 }
+
+/** HubSpot's limit for a string property value (characters). */
+export const HUBSPOT_TEXT_LIMIT = 65_536;
+
+/** Message types `line_last_message` names in brackets (anything else LINE adds later shows as `[type]`). */
+export const NON_TEXT_MESSAGE_TYPES = ['sticker', 'image', 'video', 'audio', 'file', 'location'] as const;
+
+/** `text` cut to at most `limit` UTF-16 units, never between the two halves of a surrogate pair. */
+export function truncateText(text: string, limit = HUBSPOT_TEXT_LIMIT): string {
+  if (text.length <= limit) return text;
+  let end = limit;
+  const last = text.charCodeAt(end - 1);
+  if (last >= 0xd800 && last <= 0xdbff) end--;
+  return text.slice(0, end);
+}
+
+/**
+ * What `line_last_message` holds for a webhook message object: the text of a `text` message (cut to
+ * HubSpot's 65,536 characters), `[sticker]`, `[image]`, `[video]`, `[audio]`, `[file]`, `[location]`
+ * for the other types (`[type]` for a type LINE adds later); undefined when there is no type.
+ */
+export function lastMessageValue(message: unknown): string | undefined {
+  if (!message || typeof message !== 'object') return undefined;
+  const { type, text } = message as { type?: unknown; text?: unknown };
+  if (typeof type !== 'string' || !/^[a-z][a-zA-Z]{0,30}$/.test(type)) return undefined;
+  if (type === 'text') return typeof text === 'string' ? truncateText(text) : '';
+  return `[${type}]`;
+}

@@ -11,7 +11,7 @@ export interface PropertyDefinition {
   label: string;
   description: string;
   type: 'string' | 'date' | 'datetime' | 'enumeration' | 'number';
-  fieldType: 'text' | 'date' | 'select' | 'number';
+  fieldType: 'text' | 'textarea' | 'date' | 'select' | 'number';
   groupName: string;
   hasUniqueValue?: boolean;
   options?: Array<{ label: string; value: string; displayOrder: number; hidden: boolean }>;
@@ -66,6 +66,23 @@ export const LINE_PROPERTIES: readonly PropertyDefinition[] = [
     groupName: 'line',
     options: options(CREATED_VIA),
   },
+  {
+    name: 'line_last_message',
+    label: 'LINE Last Message',
+    description: 'Text of the friend\'s latest LINE message; [sticker], [image], [video], [audio], [file] or [location] for other types',
+    type: 'string',
+    fieldType: 'textarea',
+    groupName: 'line',
+  },
+  {
+    name: 'line_last_message_at',
+    label: 'LINE Last Message At',
+    description: 'Time of the friend\'s latest LINE message',
+    type: 'datetime',
+    fieldType: 'date',
+    groupName: 'line',
+  },
+  { name: 'line_language', label: 'LINE Language', description: 'Language of the LINE profile, when LINE gives one', type: 'string', fieldType: 'text', groupName: 'line' },
 ];
 
 export const LINE_PROPERTY_NAMES = LINE_PROPERTIES.map((p) => p.name);

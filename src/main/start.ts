@@ -1,6 +1,8 @@
 // `npm start`: everything on one machine — Temporal dev server (Web UI, SQLite), sandbox LINE and
 // HubSpot APIs when no credentials are set, the worker and the HTTP server. Ctrl-C stops it all.
-import { resolve } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, relative, resolve } from 'node:path';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { configOrExit, loadConfig, type Config } from '../config.ts';
 import { startHubspotSandbox, SANDBOX_HUBSPOT_ACCESS_TOKEN } from '../sandbox/hubspot.ts';
@@ -36,6 +38,7 @@ try {
     // The embedded server allows what a batch of 100 friends needs in LineUserId (src/temporal/dev-server.ts).
     config.temporalSearchAttributeValueLimit ??= SEARCH_ATTRIBUTE_VALUE_LIMIT;
     lines.push(`Temporal dev server  ${server.address} (data: ${dbFile})`, `Temporal Web UI      ${server.uiUrl}`);
+    config.temporalUiUrl ??= server.uiUrl;
   } else {
     lines.push(`Temporal             ${config.temporalAddress} (namespace ${config.temporalNamespace})`);
   }
@@ -60,6 +63,14 @@ try {
     lines.push(`sandbox HubSpot API  ${hubspot.url} (no HubSpot token set; contacts: ${hubspot.url}/_sandbox/contacts)`);
   }
 
+  // The operator console needs an admin token: without ADMIN_TOKEN, one is made for this machine and
+  // kept in .data/admin-token (never printed: the banner says where it is).
+  let tokenFile: string | undefined;
+  if (!config.adminToken) {
+    tokenFile = resolve(PROJECT_ROOT, '.data/admin-token');
+    config.adminToken = localAdminToken(tokenFile);
+  }
+
   const worker = await startWorker(config, { log });
   stops.push(() => worker.stop());
   worker.done.catch((error: unknown) => {
@@ -70,6 +81,7 @@ try {
   stops.push(() => server.stop());
 
   lines.unshift(`HTTP server          ${server.url}  (LINE webhook: POST ${server.url}/webhooks/line)`);
+  lines.splice(1, 0, `operator console     ${server.url}/console  (${tokenFile ? `admin token: in ${relative(process.cwd(), tokenFile)}` : 'sign in with ADMIN_TOKEN'})`);
   const sandboxed = base.lineChannelAccessToken === undefined || base.lineChannelSecret === undefined;
   process.stdout.write(
     [
@@ -78,7 +90,7 @@ try {
       ...lines.map((l) => `  ${l}`),
       '',
       ...(sandboxed
-        ? ['Make a sandbox friend follow (in another terminal):', '  npm run line -- follow', 'then find it in the Temporal UI (search LineUserId = "U…") and in the sandbox HubSpot contacts.', '']
+        ? ['Make a sandbox friend follow and write (in another terminal):', '  npm run line -- follow', '  npm run line -- message', 'then find it on the console, in the Temporal UI (search LineUserId = "U…") and in the sandbox HubSpot contacts.', '']
         : []),
       'Ctrl-C stops everything.',
       '',
@@ -88,4 +100,18 @@ try {
   log(`could not start: ${(error as Error).message}`);
   await stopAll();
   process.exit(1);
+}
+
+/** This machine's admin token for `npm start`: read from `file`, or made and saved there (owner-only). */
+function localAdminToken(file: string): string {
+  try {
+    const saved = readFileSync(file, 'utf8').trim();
+    if (/^[A-Za-z0-9_-]{16,}$/.test(saved)) return saved;
+  } catch {
+    // none yet
+  }
+  const token = randomBytes(24).toString('base64url');
+  mkdirSync(dirname(file), { recursive: true });
+  writeFileSync(file, `${token}\n`, { mode: 0o600 });
+  return token;
 }

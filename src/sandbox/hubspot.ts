@@ -1,7 +1,7 @@
 // Sandbox HubSpot CRM v3 API: a generic HubSpot portal (contacts, properties, property groups,
 // batch, search, merge) with HubSpot's status codes, bodies and rate limits, plus `/_sandbox/`
 // control routes (no auth) for tests, benchmarks and demos in any process.
-import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { FaultInjector, installFaults, type FaultRule } from './faults.ts';
 import { AUTH_MESSAGE, HubspotApiError, defaultFaultBody, errorBody, rateLimitBody, validationError } from './hubspot/errors.ts';
 import { RateLimiter, Stats, type SandboxStats } from './hubspot/limits.ts';
@@ -231,8 +231,10 @@ export function buildHubspotSandbox(options: HubspotSandboxOptions = {}): Hubspo
   });
 
   // Hook order: count the request, authenticate, apply rate limits (which count it), then injected faults.
+  // Search has its own per-second limit and does not spend the burst window (HubSpot's "search is limited separately").
+  const isSearch = (request: FastifyRequest) => request.method === 'POST' && request.url.split('?')[0] === '/crm/v3/objects/contacts/search';
   app.addHook('onRequest', async (request) => {
-    if (!isControlPath(request.url)) stats.arrived(Date.now());
+    if (!isControlPath(request.url)) stats.arrived(Date.now(), { search: isSearch(request) });
   });
   app.addHook('onRequest', async (request, reply) => {
     if (isControlPath(request.url)) return;
@@ -240,7 +242,7 @@ export function buildHubspotSandbox(options: HubspotSandboxOptions = {}): Hubspo
     if (!match || match[1] !== accessToken) {
       return reply.code(401).send(errorBody('INVALID_AUTHENTICATION', AUTH_MESSAGE));
     }
-    const verdict = limiter.admit(Date.now());
+    const verdict = limiter.admit(Date.now(), { burst: !isSearch(request) });
     reply.headers(verdict.headers);
     if (!verdict.ok) {
       stats.limitedBy(verdict.policy);

@@ -1,4 +1,5 @@
-// The HTTP service as a Fastify plugin: webhooks in, Temporal out. No LINE or HubSpot calls here.
+// The HTTP service as a Fastify plugin: webhooks in, Temporal out. No LINE calls here; HubSpot is
+// only read, by search, for the operator's friends list (GET /friends, the console).
 import Fastify, { type FastifyInstance, type FastifyPluginAsync, type FastifyServerOptions } from 'fastify';
 import type { Client } from '@temporalio/client';
 import type { Config } from '../config.ts';
@@ -10,6 +11,11 @@ import { lineWebhookRoutes } from './routes/line-webhook.ts';
 import { createLineLoginClient } from '../line/login.ts';
 import { hubspotWebhookRoutes } from './routes/hubspot-webhook.ts';
 import { idTokenRoutes } from './routes/id-token.ts';
+import { friendsRoutes } from './routes/friends.ts';
+import { consoleRoutes } from './routes/console.ts';
+import { AdminAuth } from './admin-auth.ts';
+import { createHubspotClient } from '../hubspot/client.ts';
+import { FriendDirectory } from '../hubspot/friends.ts';
 
 export interface AppOptions {
   config: Config;
@@ -27,7 +33,26 @@ export const syncService: FastifyPluginAsync<AppOptions> = async (app, { config,
 
   await app.register(healthRoutes, { temporal });
   // Operator endpoints exist only with a configured admin token.
-  if (config.adminToken) await app.register(importRoutes, { temporal, adminToken: config.adminToken, target: importTargetOf(config) });
+  if (config.adminToken) {
+    await app.register(importRoutes, { temporal, adminToken: config.adminToken, target: importTargetOf(config) });
+    // Friends are read from HubSpot by search, paced to search's own limit (never the sync's budget).
+    const auth = new AdminAuth(config.adminToken);
+    const directory = config.hubspotAccessToken
+      ? new FriendDirectory({
+          hubspot: createHubspotClient({ accessToken: config.hubspotAccessToken, baseUrl: config.hubspotBaseUrl }),
+          searchRequestsPerSecond: config.hubspotSearchRequestsPerSecond,
+        })
+      : undefined;
+    await app.register(friendsRoutes, { auth, directory });
+    await app.register(consoleRoutes, {
+      auth,
+      temporal,
+      directory,
+      target: importTargetOf(config),
+      namespace: config.temporalNamespace,
+      temporalUiUrl: config.temporalUiUrl,
+    });
+  }
   // Every producer hands its events to the same contact writers, through one group commit.
   const inbox = new FriendEventInbox(temporal, contactTargetOf(config), { shards: config.lineInboxShards });
   // A signal still retrying after its request was answered must end before the connection closes.

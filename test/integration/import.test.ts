@@ -104,7 +104,10 @@ describe('importing existing friends', () => {
     const right = ids.slice(1200, 1210);
     for (const [n, userId] of right.entries()) {
       const i = 1200 + n;
+      // (right down to line_language: the profile's, when LINE gives one)
+      const { language } = await call<{ language?: string }>('GET', `${stack.line.url}/_sandbox/friends/${userId}`);
       await createContact({
+        ...(language ? { line_language: language } : {}),
         email: `right${n}@example.com`,
         line_user_id: userId,
         line_user_name: nameOf(i),
@@ -122,7 +125,9 @@ describe('importing existing friends', () => {
     }
     // … and one whose NO was observed after this import will read its page (an observation from the future).
     const newerNo = ids[2200]!;
+    const { language: newerNoLanguage } = await call<{ language?: string }>('GET', `${stack.line.url}/_sandbox/friends/${newerNo}`);
     await createContact({
+      ...(newerNoLanguage ? { line_language: newerNoLanguage } : {}),
       email: 'newer@example.com',
       line_user_id: newerNo,
       line_user_name: nameOf(2200),

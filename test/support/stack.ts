@@ -7,7 +7,7 @@ import { SANDBOX_HUBSPOT_CLIENT_SECRET } from '../../src/sandbox/hubspot-webhook
 import { SANDBOX_LINE_CHANNEL_ACCESS_TOKEN, SANDBOX_LINE_CHANNEL_SECRET, SANDBOX_LINE_LOGIN_CHANNEL_ID, startLineSandbox } from '../../src/sandbox/line.ts';
 import { startServer, startWorker, type RunningServer, type RunningWorker } from '../../src/service.ts';
 import { locateTemporalCli } from '../../src/temporal/cli.ts';
-import { startDevServer, type DevServer } from '../../src/temporal/dev-server.ts';
+import { freePort, startDevServer, type DevServer } from '../../src/temporal/dev-server.ts';
 import { cachedWorkflowBundle } from '../../src/temporal/workflow-bundle.ts';
 import { SEARCH_ATTRIBUTE_VALUE_LIMIT } from '../../src/temporal/search-attributes.ts';
 import type { WorkflowBundleOption } from '@temporalio/worker';
@@ -24,6 +24,8 @@ export interface StackOptions {
   dynamicConfig?: Record<string, unknown>;
   /** the workers' workflow code (upgrade tests: a previous release's bundle); default the current one */
   workflowBundle?: WorkflowBundleOption;
+  /** serve the Temporal Web UI (on a free port) and link the console to it, as `npm start` does */
+  temporalUi?: boolean;
 }
 
 export interface Stack {
@@ -56,6 +58,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     ...(options.dbFile ? { dbFile: options.dbFile } : {}),
     ...(options.temporalPort ? { port: options.temporalPort } : {}),
     ...(options.dynamicConfig ? { dynamicConfig: options.dynamicConfig } : {}),
+    ...(options.temporalUi ? { uiPort: await freePort() } : {}),
   });
   const line = await startLineSandbox({ port: 0 });
   const hubspot = await startHubspotSandbox({ port: 0, ...options.hubspot });
@@ -78,6 +81,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     hubspotBaseUrl: hubspot.url,
   };
   const workflowBundle = options.workflowBundle ?? (await cachedWorkflowBundle());
+  if (temporal.uiUrl) config.temporalUiUrl ??= temporal.uiUrl;
   const server = await startServer(config);
   const stack: Stack = {
     config,

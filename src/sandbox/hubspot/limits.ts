@@ -67,15 +67,19 @@ export class RateLimiter {
     this.dailyCount = 0;
   }
 
-  /** Counts a request (rejected ones count too, as at HubSpot) and says whether it may run. */
-  admit(now: number): LimitVerdict {
+  /**
+   * Counts a request (rejected ones count too, as at HubSpot) and says whether it may run. Search
+   * requests (`burst: false`) have their own per-second limit (admitSearch) and do not spend the
+   * rolling burst window; they still count in the day.
+   */
+  admit(now: number, { burst = true } = {}): LimitVerdict {
     const day = new Date(now).toISOString().slice(0, 10);
     if (day !== this.day) {
       this.day = day;
       this.dailyCount = 0;
     }
     this.dailyCount++;
-    const inWindow = this.burst.add(now);
+    const inWindow = burst ? this.burst.add(now) : this.burst.count(now);
     const { requestsPer10s, dailyLimit, windowMs } = this.settings;
     const headers: Record<string, string> = {};
     if (limited(requestsPer10s)) {
@@ -88,7 +92,7 @@ export class RateLimiter {
       headers['X-HubSpot-RateLimit-Daily-Remaining'] = String(Math.max(0, dailyLimit - this.dailyCount));
     }
     if (limited(dailyLimit) && this.dailyCount > dailyLimit) return { ok: false, policy: 'DAILY', headers };
-    if (limited(requestsPer10s) && inWindow > requestsPer10s) return { ok: false, policy: 'TEN_SECONDLY_ROLLING', headers };
+    if (burst && limited(requestsPer10s) && inWindow > requestsPer10s) return { ok: false, policy: 'TEN_SECONDLY_ROLLING', headers };
     return { ok: true, headers };
   }
 
@@ -119,11 +123,16 @@ export interface SandboxStats {
   /** most API requests within any rolling `windowMs` (the configured burst window) */
   maxRequestsInWindow: number;
   windowMs: number;
+  /** search requests (not in the burst figures above: search has its own limit) */
+  searches: number;
+  /** most search requests that arrived within any rolling second */
+  maxSearchesInSecond: number;
 }
 
 export class Stats {
   private data!: SandboxStats;
   private readonly tenSeconds = new RollingWindow(10_000);
+  private readonly searchSecond = new RollingWindow(1000);
   private readonly window: RollingWindow;
 
   constructor(windowMs: number) {
@@ -134,6 +143,7 @@ export class Stats {
   reset(): void {
     this.tenSeconds.clear();
     this.window.clear();
+    this.searchSecond.clear();
     this.data = {
       since: new Date().toISOString(),
       total: 0,
@@ -145,6 +155,8 @@ export class Stats {
       maxRequestsIn10s: 0,
       maxRequestsInWindow: 0,
       windowMs: this.window.windowMs,
+      searches: 0,
+      maxSearchesInSecond: 0,
     };
   }
 
@@ -153,8 +165,13 @@ export class Stats {
     this.data.windowMs = windowMs;
   }
 
-  arrived(now: number): void {
+  arrived(now: number, { search = false } = {}): void {
     this.data.total++;
+    if (search) {
+      this.data.searches++;
+      this.data.maxSearchesInSecond = Math.max(this.data.maxSearchesInSecond, this.searchSecond.add(now));
+      return;
+    }
     this.data.maxRequestsIn10s = Math.max(this.data.maxRequestsIn10s, this.tenSeconds.add(now));
     this.data.maxRequestsInWindow = Math.max(this.data.maxRequestsInWindow, this.window.add(now));
   }

@@ -330,6 +330,10 @@ export class Schema {
     switch (property.type) {
       case 'string':
       case 'phone_number':
+        // HubSpot stores at most 65,536 characters in a string property.
+        if (text.length > STRING_VALUE_LIMIT) {
+          return { error: this.invalid(name, 'INVALID_LONG_STRING', `${name} is ${text.length} characters long; a property value holds at most ${STRING_VALUE_LIMIT} characters.`) };
+        }
         return { value: text };
       case 'number': {
         const trimmed = text.trim();
@@ -394,6 +398,9 @@ export class Schema {
     return { isValid: false, message, error, name, localizedErrorMessage: message, portalId: this.portalId };
   }
 }
+
+/** HubSpot's limit on a string property value, in characters. */
+export const STRING_VALUE_LIMIT = 65_536;
 
 const EMAIL = /^[^\s@]+@[^\s@.]+(\.[^\s@.]+)+$/;
 
