@@ -12,7 +12,7 @@ import { msNumberToTs } from '@temporalio/common';
 import yaml from 'js-yaml';
 import { ensureTemporalServer, type TemporalServerTools } from '../../../src/temporal/server-build.ts';
 import { SEARCH_ATTRIBUTE_VALUE_LIMIT } from '../../../src/temporal/search-attributes.ts';
-import { freePorts } from './ports.ts';
+import { freeLowPorts } from './ports.ts';
 import { startPostgres, type Postgres } from './postgres.ts';
 
 const run = promisify(execFile);
@@ -43,7 +43,7 @@ export interface Cluster {
   logFile: string;
   /** registers a namespace (as an operator would) and waits until the frontend serves it */
   registerNamespace(namespace: string): Promise<void>;
-  /** rewrites the dynamic config (the server reads it again within a second) */
+  /** rewrites the dynamic config (the server reads it again within 5 s) */
   setDynamicConfig(values: Record<string, DynamicValue[]>): Promise<void>;
   stop(): Promise<void>;
 }
@@ -106,7 +106,7 @@ function serverConfig(pg: Postgres, ports: Record<string, number>, logFile: stri
     dcRedirectionPolicy: { policy: 'noop' },
     archival: { history: { state: 'disabled' }, visibility: { state: 'disabled' } },
     namespaceDefaults: { archival: { history: { state: 'disabled' }, visibility: { state: 'disabled' } } },
-    dynamicConfigClient: { filepath: dynamicConfigFile, pollInterval: '1s' },
+    dynamicConfigClient: { filepath: dynamicConfigFile, pollInterval: '5s' },
   };
 }
 
@@ -134,7 +134,7 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
   try {
     await sqlSetup(tools, postgres);
     const names = ['frontendGrpc', 'frontendHttp', 'frontendMembership', 'matchingGrpc', 'matchingMembership', 'historyGrpc', 'historyMembership', 'workerGrpc', 'workerMembership', 'metrics'];
-    const ports = Object.fromEntries((await freePorts(names.length)).map((p, i) => [names[i]!, p]));
+    const ports = Object.fromEntries((await freeLowPorts(names.length)).map((p, i) => [names[i]!, p]));
     const logFile = join(dir, 'temporal-server.log');
     const dynamicConfigFile = join(dir, 'dynamic-config.yaml');
     const configFile = join(dir, 'config.yaml');
