@@ -13,13 +13,15 @@
 // CLUSTER_PARTITIONS (4), CLUSTER_RESTART_KILLED (1: start the killed worker again; 0: leave it dead).
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { Connection } from '@temporalio/client';
+import { Client, Connection } from '@temporalio/client';
+import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
 import { signLineBody } from '../../src/line/signature.ts';
 import { startHubspotSandbox, SANDBOX_HUBSPOT_ACCESS_TOKEN, type SandboxStats } from '../../src/sandbox/hubspot.ts';
 import { SANDBOX_HUBSPOT_CLIENT_SECRET } from '../../src/sandbox/hubspot-webhooks.ts';
 import { followEvent, newLineUserId, webhookBody } from '../../src/sandbox/line-webhook.ts';
 import { SANDBOX_LINE_CHANNEL_ACCESS_TOKEN, SANDBOX_LINE_CHANNEL_SECRET, SANDBOX_LINE_LOGIN_CHANNEL_ID, startLineSandbox } from '../../src/sandbox/line.ts';
 import { SEARCH_ATTRIBUTE_VALUE_LIMIT, SEARCH_ATTRIBUTES } from '../../src/temporal/search-attributes.ts';
+import { hubspotTaskQueue } from '../../src/temporal/ids.ts';
 import { hubspotActivitiesPerSecond } from '../../src/temporal/worker.ts';
 import { startCluster, type Cluster } from './support/cluster.ts';
 import { freePorts } from './support/ports.ts';
@@ -38,8 +40,17 @@ const PARTITIONS = whole('CLUSTER_PARTITIONS', 4);
 const RESTART_KILLED = whole('CLUSTER_RESTART_KILLED', 1) === 1;
 const HUBSPOT_PER_10S = 100;
 const NAMESPACE = 'line-sync';
+const TASK_QUEUE = 'line-hubspot-sync';
 const ADMIN_TOKEN = 'cluster-test-admin-token-0123456789';
+const PROBE_ACTIVITIES = whole('CLUSTER_PROBE_ACTIVITIES', 270);
+const PROBE_SINGLE = 'pacing-probe-1-partition';
+const PROBE_PARTITIONED = 'pacing-probe-partitioned';
+/** CLUSTER_PIN_HUBSPOT_QUEUE=0 leaves the service's HubSpot queue in PARTITIONS partitions too. */
+const PINNED = [PROBE_SINGLE, ...(whole('CLUSTER_PIN_HUBSPOT_QUEUE', 1) === 1 ? [hubspotTaskQueue(TASK_QUEUE)] : [])];
 const DONE_TIMEOUT_MS = whole('CLUSTER_TIMEOUT_SECONDS', 900) * 1000;
+
+// The probe's in-process workers: the SDK's warnings only.
+Runtime.install({ logger: new DefaultLogger('WARN') });
 
 const log = (line: string) => process.stderr.write(`[cluster ${new Date().toISOString().slice(11, 19)}] ${line}\n`);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -53,7 +64,14 @@ const startedAt = Date.now();
 
 before(async () => {
   const t0 = Date.now();
-  cluster = await startCluster({ partitions: PARTITIONS });
+  cluster = await startCluster({
+    partitions: PARTITIONS,
+    // Every queue in PARTITIONS partitions but the HubSpot queue, pinned to one as the README tells
+    // operators (and the pacing probe's single-partition queue): see the pacing test below.
+    dynamicConfig: Object.fromEntries(
+      ['matching.numTaskqueueReadPartitions', 'matching.numTaskqueueWritePartitions'].map((key) => [key, PINNED.map((taskQueueName) => ({ value: 1, constraints: { taskQueueName } }))]),
+    ),
+  });
   log(`temporal-server ${cluster.tools.version} on PostgreSQL :${cluster.postgres.port} at ${cluster.address}, ${PARTITIONS} task-queue partitions (${Date.now() - t0} ms)`);
   await cluster.registerNamespace(NAMESPACE);
   log(`namespace ${NAMESPACE} registered`);
@@ -72,6 +90,7 @@ function serviceEnv(extra: Record<string, string> = {}): Record<string, string> 
   return {
     TEMPORAL_ADDRESS: cluster.address,
     TEMPORAL_NAMESPACE: NAMESPACE,
+    TEMPORAL_TASK_QUEUE: TASK_QUEUE,
     TEMPORAL_SEARCH_ATTRIBUTE_VALUE_LIMIT: String(SEARCH_ATTRIBUTE_VALUE_LIMIT),
     LINE_CHANNEL_SECRET: SANDBOX_LINE_CHANNEL_SECRET,
     LINE_CHANNEL_ACCESS_TOKEN: SANDBOX_LINE_CHANNEL_ACCESS_TOKEN,
@@ -275,5 +294,105 @@ test(`on a Temporal cluster (${PARTITIONS} partitions, PostgreSQL): a ${IMPORT_F
     assert.ok((found.executions ?? []).length >= 1, `a batch of ${friend} found by LineUserId`);
   } finally {
     await client.close();
+  }
+});
+
+/** Most of `times` (ms, sorted) within any `windowMs`. */
+function busiestWindow(times: number[], windowMs: number): number {
+  let most = 0;
+  for (let i = 0, j = 0; i < times.length; i++) {
+    while (times[i]! - times[j]! >= windowMs) j++;
+    most = Math.max(most, i - j + 1);
+  }
+  return most;
+}
+
+// How Temporal's matching service applies maxTaskQueueActivitiesPerSecond (the HubSpot pacing) when a
+// queue has several partitions and two workers poll it: the probe runs the same number of activities
+// on a queue of PARTITIONS partitions and on one pinned to a single partition, with two workers each
+// set like the HubSpot workers (src/temporal/worker.ts), and measures when each activity started.
+test(`HubSpot pacing with two workers, on ${PARTITIONS} partitions and on one: the rate holds for the whole queue, the bursts add up per partition`, { timeout: 600_000 }, async () => {
+  const rate = hubspotActivitiesPerSecond(HUBSPOT_PER_10S);
+  const connection = await NativeConnection.connect({ address: cluster.address });
+  const clientConnection = await Connection.connect({ address: cluster.address });
+  const client = new Client({ connection: clientConnection, namespace: NAMESPACE });
+  const starts: Record<string, number[]> = { [PROBE_SINGLE]: [], [PROBE_PARTITIONED]: [] };
+  const workers: Worker[] = [];
+  const connections: NativeConnection[] = [];
+  try {
+    const workflowQueue = 'pacing-probe-workflows';
+    workers.push(await Worker.create({ connection, namespace: NAMESPACE, taskQueue: workflowQueue, workflowsPath: new URL('./support/pacing-workflow.ts', import.meta.url).pathname }));
+    for (const queue of [PROBE_SINGLE, PROBE_PARTITIONED]) {
+      for (let w = 0; w < 2; w++) {
+        // A connection of its own per worker: the SDK allows one worker per queue and client.
+        const own = await NativeConnection.connect({ address: cluster.address });
+        connections.push(own);
+        workers.push(
+          await Worker.create({
+            connection: own,
+            namespace: NAMESPACE,
+            taskQueue: queue,
+            activities: {
+              async probe() {
+                starts[queue]!.push(Date.now());
+                await sleep(100); // about a HubSpot batch call
+              },
+            },
+            maxTaskQueueActivitiesPerSecond: rate,
+            maxConcurrentActivityTaskExecutions: 20,
+          }),
+        );
+      }
+    }
+    const running = workers.map((w) => w.run());
+    const results: Record<string, unknown>[] = [];
+    try {
+      for (const [queue, partitions] of [
+        [PROBE_PARTITIONED, PARTITIONS],
+        [PROBE_SINGLE, 1],
+      ] as const) {
+        const t0 = Date.now();
+        await client.workflow.execute('pacingProbeWorkflow', { taskQueue: workflowQueue, workflowId: `pacing-probe/${queue}`, args: [queue, PROBE_ACTIVITIES] });
+        const times = [...starts[queue]!].sort((a, b) => a - b);
+        const seconds = (times.at(-1)! - times[0]!) / 1000;
+        const figures = {
+          queue,
+          partitions,
+          activities: times.length,
+          setRatePerSecond: rate,
+          achievedPerSecond: round((times.length - 1) / seconds),
+          useOfSetRate: round((times.length - 1) / seconds / rate),
+          busiest10s: busiestWindow(times, 10_000),
+          busiest1s: busiestWindow(times, 1000),
+          firstToLastSeconds: round(seconds, 1),
+          workflowSeconds: round((Date.now() - t0) / 1000, 1),
+        };
+        results.push(figures);
+        log(`pacing ${JSON.stringify(figures)}`);
+      }
+    } catch (error) {
+      log(`pacing probe failed: ${(error as Error).stack ?? String(error)}`);
+      throw error;
+    } finally {
+      workers.forEach((w) => w.getState() === 'RUNNING' && w.shutdown());
+      await Promise.allSettled(running);
+    }
+    const [partitioned, single] = results as Array<{ queue: string; busiest10s: number; activities: number; useOfSetRate: number }>;
+    for (const r of results) assert.equal(r.activities, PROBE_ACTIVITIES);
+    // Pinned to one partition (what the README asks for the HubSpot queue): never over HubSpot's 100 per rolling 10 s.
+    assert.ok(single!.busiest10s <= HUBSPOT_PER_10S, `one partition: ${single!.busiest10s} activities in the busiest 10 s (limit ${HUBSPOT_PER_10S})`);
+    // Several partitions: the server splits the rate evenly (rate ÷ partitions each), so the whole queue
+    // keeps its rate (not under-used), but each partition bursts ceil(rate ÷ partitions): the bursts add
+    // up to more than one partition's, so the busiest 10 s can pass 10 × rate + rate (the figure above).
+    assert.ok(partitioned!.useOfSetRate >= 0.85, `${PARTITIONS} partitions still use the set rate (${partitioned!.useOfSetRate})`);
+    const bound = 10 * rate + PARTITIONS * Math.max(1, Math.ceil(rate / PARTITIONS)) + 1;
+    assert.ok(partitioned!.busiest10s <= bound, `${PARTITIONS} partitions: busiest 10 s ${partitioned!.busiest10s} within 10 × rate + the partitions' bursts (${bound})`);
+  } catch (error) {
+    log(`pacing probe failed: ${(error as Error).stack ?? String(error)}`);
+    throw error;
+  } finally {
+    for (const w of workers) if (w.getState() === 'RUNNING') w.shutdown();
+    for (const c of [connection, ...connections]) await c.close().catch(() => {});
+    await clientConnection.close();
   }
 });
