@@ -312,7 +312,8 @@ function busiestWindow(times: number[], windowMs: number): number {
 // on a queue of PARTITIONS partitions and on one pinned to a single partition, with two workers each
 // set like the HubSpot workers (src/temporal/worker.ts), and measures when each activity started.
 test(`HubSpot pacing with two workers, on ${PARTITIONS} partitions and on one: the rate holds for the whole queue, the bursts add up per partition`, { timeout: 600_000 }, async () => {
-  const rate = hubspotActivitiesPerSecond(HUBSPOT_PER_10S);
+  // The server's limiter alone (these probe activities have no HubspotBudget): its worst 10 s is 11 × rate.
+  const rate = (HUBSPOT_PER_10S * 0.9) / 10;
   const connection = await NativeConnection.connect({ address: cluster.address });
   const clientConnection = await Connection.connect({ address: cluster.address });
   const client = new Client({ connection: clientConnection, namespace: NAMESPACE });
