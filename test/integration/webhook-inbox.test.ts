@@ -262,9 +262,15 @@ test('a writer keeps to its batch limits, and never has two batches holding one 
   // The busy friend talks in every signal, so its later events arrive while a batch holds it.
   const message = (n: number): InboxItem => ({ userId: busy, event: { eventId: `B-${n}`, kind: 'message', timestamp: t0 + n * 1000 } });
   await signalWriter(target, [follow(busy, 'B-0', t0), ...friends.map((userId, i) => follow(userId, `F-${i}`, t0)), message(1)], policy);
+  const workflowId = inboxWorkflowId(target.channelId, 0);
+  // The later messages only once a batch is being written (the busy friend is first in line, so in it):
+  // sent at once, they could all reach the writer's first activation and go in one batch.
+  await eventually(async () => {
+    const s = await writerState(stack.client, workflowId);
+    return s.batchesInFlight > 0 || s.applied > 0 ? true : undefined;
+  }, { timeoutMs: 30_000, what: "a first batch started" });
   for (let n = 2; n <= 6; n++) await signalWriter(target, [message(n)], policy);
 
-  const workflowId = inboxWorkflowId(target.channelId, 0);
   const state = await eventually(async () => {
     const s = await writerState(stack.client, workflowId);
     return s.applied + s.failed >= friends.length + 7 && s.backlog === 0 && s.batchesInFlight === 0 ? s : undefined;
