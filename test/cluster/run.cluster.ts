@@ -23,6 +23,7 @@ import { SANDBOX_LINE_CHANNEL_ACCESS_TOKEN, SANDBOX_LINE_CHANNEL_SECRET, SANDBOX
 import { SEARCH_ATTRIBUTE_VALUE_LIMIT, SEARCH_ATTRIBUTES } from '../../src/temporal/search-attributes.ts';
 import { hubspotTaskQueue } from '../../src/temporal/ids.ts';
 import { hubspotActivitiesPerSecond } from '../../src/temporal/worker.ts';
+import { busiestWindow } from '../support/windows.ts';
 import { startCluster, type Cluster } from './support/cluster.ts';
 import { freePorts } from './support/ports.ts';
 import { startServiceProcess, type ServiceProcess } from './support/processes.ts';
@@ -297,15 +298,6 @@ test(`on a Temporal cluster (${PARTITIONS} partitions, PostgreSQL): a ${IMPORT_F
   }
 });
 
-/** Most of `times` (ms, sorted) within any `windowMs`. */
-function busiestWindow(times: number[], windowMs: number): number {
-  let most = 0;
-  for (let i = 0, j = 0; i < times.length; i++) {
-    while (times[i]! - times[j]! >= windowMs) j++;
-    most = Math.max(most, i - j + 1);
-  }
-  return most;
-}
 
 // How Temporal's matching service applies maxTaskQueueActivitiesPerSecond (the HubSpot pacing) when a
 // queue has several partitions and two workers poll it: the probe runs the same number of activities

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { HubspotBudget } from '../../src/hubspot/budget.ts';
+import { busiestWindow } from '../support/windows.ts';
 
 /** A budget on a virtual clock: sleeping moves the clock, so a test of minutes runs at once. */
 function virtual(max: number, options: { windowMs?: number; slackMs?: number } = {}) {
@@ -24,15 +25,6 @@ function virtual(max: number, options: { windowMs?: number; slackMs?: number } =
   return { budget, clock, sleeps, send };
 }
 
-/** The most send times in any window of `windowMs` (HubSpot's own count). */
-function mostInWindow(times: number[], windowMs: number): number {
-  let most = 0;
-  for (let i = 0, j = 0; j < times.length; j++) {
-    while (times[j]! - times[i]! >= windowMs) i++;
-    most = Math.max(most, j - i + 1);
-  }
-  return most;
-}
 
 describe('HubspotBudget: one process never sends more than the limit in any rolling window', () => {
   for (const max of [1, 10, 100, 190]) {
@@ -40,7 +32,7 @@ describe('HubspotBudget: one process never sends more than the limit in any roll
       const { send } = virtual(max, { slackMs: 100 });
       const times: number[] = [];
       for (let i = 0; i < max * 5; i++) await send(times);
-      assert.ok(mostInWindow(times, 10_000) <= max, `at most ${max} in a window`);
+      assert.ok(busiestWindow(times, 10_000) <= max, `at most ${max} in a window`);
       // the first `max` at once, then one window (plus slack) per `max`
       assert.equal(times.filter((t) => t === times[0]).length, max);
       const span = times.at(-1)! - times[0]!;
