@@ -411,6 +411,10 @@ interface FollowStep {
   lastSendToAllContactsMs: number | null;
   /** event→contact median of the step's last tenth minus that of its first tenth */
   latencyGrowthMs: number | null;
+  /** per second of due time: events, event→contact p50 and max, ack max (where the tail comes from) */
+  /** the writer's runs (continue-as-new), in seconds from the step's first due time */
+  writerRuns: Array<{ startS: number; closeS: number | null; historyEvents: number; tasks: number; slowTasks: string[] }>;
+  timeline: Array<{ second: number; sent: number; e2cP50: number | null; e2cMax: number | null; ackMax: number | null }>;
   hubspot: ReturnType<typeof statsDelta>;
   writer: InboxState | undefined;
   writerCaughtUp: boolean;
@@ -443,12 +447,67 @@ async function followStep(stack: Stack, service: Service, rate: number, n: numbe
     eventToContactMs: dist(e2e),
     lastSendToAllContactsMs: allThere ? Math.round(lastCreated - result.dueAtEpochMs[n - 1]!) : null,
     latencyGrowthMs: allThere ? round((dist(e2e.slice(-tenth)).p50 ?? NaN) - (dist(e2e.slice(0, tenth)).p50 ?? NaN), 0) : null,
+    timeline: timelineOf(result.dueAtEpochMs, e2e, result.latencyMs),
+    writerRuns: await writerRuns(stack.client, service.config.lineChannelId, Math.min(...result.dueAtEpochMs)),
     hubspot: statsDelta(after, before),
     writer: writer.state,
     writerCaughtUp: writer.caughtUp,
     userIds,
     result,
   };
+}
+
+async function writerRuns(client: Client, channelId: string, t0: number): Promise<FollowStep['writerRuns']> {
+  const runs: FollowStep['writerRuns'] = [];
+  for await (const w of client.workflow.list({ query: `WorkflowId = "${inboxWorkflowId(channelId, 0)}"` })) {
+    // Workflow tasks of the run: when each was scheduled, started and completed (where a stall comes from).
+    const history = await client.workflow.getHandle(w.workflowId, w.runId).fetchHistory();
+    const events = history.events ?? [];
+    if (process.env.ROAD_SAVE_WRITER_HISTORY) {
+      const { encodeHistory } = await import('../test/support/record-histories.ts');
+      await writeFile(`${process.env.ROAD_SAVE_WRITER_HISTORY}-${runs.length}.json`, JSON.stringify({ workflowId: w.workflowId, runId: w.runId, type: w.type, status: w.status.name, events: events.length, history: encodeHistory(history) }));
+    }
+    const at = (e: (typeof events)[number]) => Number(e.eventTime?.seconds ?? 0) * 1000 + Math.round((e.eventTime?.nanos ?? 0) / 1e6);
+    let scheduled = 0;
+    let started = 0;
+    const slow: string[] = [];
+    let tasks = 0;
+    for (const e of events) {
+      if (e.workflowTaskScheduledEventAttributes) scheduled = at(e);
+      else if (e.workflowTaskStartedEventAttributes) started = at(e);
+      else if (e.workflowTaskCompletedEventAttributes || e.workflowTaskFailedEventAttributes || e.workflowTaskTimedOutEventAttributes) {
+        tasks++;
+        const wait = started - scheduled;
+        const work = at(e) - started;
+        if (wait > 300 || work > 300 || !e.workflowTaskCompletedEventAttributes)
+          slow.push(`${((scheduled - t0) / 1000).toFixed(1)}s wait ${wait} work ${work}${e.workflowTaskCompletedEventAttributes ? '' : ' FAILED'}`);
+      }
+    }
+    runs.push({
+      startS: round((w.startTime.getTime() - t0) / 1000, 2) ?? 0,
+      closeS: w.closeTime ? round((w.closeTime.getTime() - t0) / 1000, 2) : null,
+      historyEvents: events.length,
+      tasks,
+      slowTasks: slow,
+    });
+  }
+  return runs.sort((a, b) => a.startS - b.startS);
+}
+
+/** Per second of due time: how many were sent, their event→contact p50 and max, and the slowest ack. */
+function timelineOf(due: number[], e2e: number[], ack: number[]): FollowStep['timeline'] {
+  const start = Math.min(...due);
+  const seconds = new Map<number, number[]>();
+  due.forEach((d, i) => {
+    const second = Math.floor((d - start) / 1000);
+    seconds.set(second, [...(seconds.get(second) ?? []), i]);
+  });
+  return [...seconds]
+    .sort(([a], [b]) => a - b)
+    .map(([second, idx]) => {
+      const e = dist(idx.map((i) => e2e[i]!));
+      return { second, sent: idx.length, e2cP50: e.p50, e2cMax: e.max, ackMax: dist(idx.map((i) => ack[i]!)).max };
+    });
 }
 
 const stripRun = <T extends { userIds: string[]; result: OpenLoopResult }>({ userIds: _u, result: _r, ...rest }: T) => rest;
@@ -482,6 +541,11 @@ async function lifted() {
       } finally {
         await service.stop();
       }
+      log(
+        `lifted ${rate}/s timeline (second: e→c max s / ack max ms): ` +
+          step.timeline.map((t) => `${t.second}:${((t.e2cMax ?? NaN) / 1000).toFixed(1)}/${Math.round(t.ackMax ?? NaN)}`).join(' ') +
+          `; writer runs: ${step.writerRuns.map((r) => `${r.startS}–${r.closeS ?? '…'} s, ${r.historyEvents} events, ${r.tasks} tasks, slow: ${r.slowTasks.join(', ') || 'none'}`).join(' | ')}`,
+      );
       const sustained = step.delivery.exactlyOnce === step.delivery.friends && step.webhook.non200 === 0 && (step.latencyGrowthMs ?? Infinity) <= SUSTAINED_GROWTH_MS;
       const full = {
         ...step,

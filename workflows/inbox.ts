@@ -6,11 +6,13 @@
 // friend at once: one writer per friend, per-friend order, each event ID applied once.
 import {
   allHandlersFinished,
+  CancellationScope,
   condition,
   continueAsNew,
   getExternalWorkflowHandle,
   log,
   ParentClosePolicy,
+  patched,
   setCurrentDetails,
   setHandler,
   sleep,
@@ -38,6 +40,7 @@ import {
 import { hubspotTaskQueue } from '../src/temporal/ids.ts';
 import { LineChannelId, LineUserId, SyncKind } from '../src/temporal/search-attributes.ts';
 import { contactBatchWorkflow } from './contact-batch.ts';
+import { PATCH } from './patches.ts';
 import type { ContactBatchResult } from '../src/contracts.ts';
 
 export interface InboxWorkflowInput {
@@ -86,10 +89,17 @@ const RECENT_PER_FRIEND = 10;
 /**
  * A writer continues as new well before Temporal suggests it (thousands of events): the step to the
  * next run makes the worker replay the whole history once (a signal that lands during the last task
- * refuses it), and meanwhile Temporal refuses signals ("workflow is closing"; the webhook takes a
- * detour). A short history keeps that pause to about a second.
+ * refuses it, and Core evicts the run), and meanwhile Temporal refuses signals ("workflow is closing";
+ * the webhook takes a detour). Any other event that lands during that replay (a timer firing, a batch
+ * completing) refuses the step once more and costs a second replay, so before the step the writer lets
+ * its batches finish (at most NEW_RUN_BATCH_WAIT_MS: a HubSpot outage must not hold the history back;
+ * later batches report to the next run by signal) and cancels its timers. At 200 events/s a
+ * 1,500-event history took 2.5 s to replay (twice: a 5 s pause); 500 events keep it well under a second.
  */
-const NEW_RUN_AFTER_EVENTS = 1500;
+const NEW_RUN_AFTER_EVENTS = 500;
+/** Runs started by the release before PATCH.writerQuickNewRun. */
+const NEW_RUN_AFTER_EVENTS_BEFORE_PATCH = 1500;
+const NEW_RUN_BATCH_WAIT_MS = 3000;
 const NEW_RUN_AFTER_BYTES = 3_000_000;
 /** A queue longer than this is not carried into continue-as-new (the input must stay well under 2 MB): it drains first. */
 const MAX_CARRIED_WORK = 5000;
@@ -101,6 +111,9 @@ const emptyCounts = (): Record<ImportRowOutcome, number> => ({ created: 0, updat
 export async function inboxWorkflow(input: InboxWorkflowInput): Promise<InboxState> {
   const { channelId, shard } = input;
   const info = workflowInfo();
+  // Decided at the run's first task, so a run started by the previous release replays as it ran.
+  const quickNewRun = patched(PATCH.writerQuickNewRun);
+  const newRunAfterEvents = quickNewRun ? NEW_RUN_AFTER_EVENTS : NEW_RUN_AFTER_EVENTS_BEFORE_PATCH;
   const policy = (): BatchPolicy => ({ ...DEFAULT_BATCH_POLICY, maxFriends: target.maxBatchFriends ?? DEFAULT_BATCH_FRIENDS, ...input.policy });
   let target = input.target;
   const queue = new WriterQueue(input.carried?.queue);
@@ -115,8 +128,8 @@ export async function inboxWorkflow(input: InboxWorkflowInput): Promise<InboxSta
   /** child starts not yet confirmed: a new run waits for them (a start of a closed run's child could be lost) */
   let starting = 0;
   let lastDispatchAt = 0;
-  /** wake-up timers running (their fire times) */
-  const timers = new Set<number>();
+  /** wake-up timers running (fire time → its scope, cancelled before a new run) */
+  const timers = new Map<number, CancellationScope>();
   /** bumped by every signal and every finished batch: the main loop looks again */
   let changes = 0;
   const reports: Array<Promise<void>> = [];
@@ -294,9 +307,16 @@ export async function inboxWorkflow(input: InboxWorkflowInput): Promise<InboxSta
     // A new run when Temporal suggests it, batches in flight or not (they report to the new run by
     // signal); a backlog too long to carry drains first.
     const now = workflowInfo();
-    const historyFull = now.continueAsNewSuggested || now.historyLength >= NEW_RUN_AFTER_EVENTS || now.historySize >= NEW_RUN_AFTER_BYTES;
+    const historyFull = now.continueAsNewSuggested || now.historyLength >= newRunAfterEvents || now.historySize >= NEW_RUN_AFTER_BYTES;
     if (historyFull && queue.liveEvents + queue.importRows <= MAX_CARRIED_WORK) {
       await condition(() => starting === 0);
+      if (quickNewRun) {
+        // No new batch meanwhile; events keep arriving and wait for the next run.
+        // This run's children completing during the step's replay would refuse it a second time.
+        await condition(() => ![...startedHere].some((id) => inFlightBatches.has(id)), NEW_RUN_BATCH_WAIT_MS);
+        for (const scope of timers.values()) scope.cancel();
+        timers.clear();
+      }
       // A batch that signalled this run before its completion came would never report to the next one.
       do {
         for (const [batchId, result] of [...signalled]) finish(batchId, result);
@@ -340,12 +360,18 @@ export async function inboxWorkflow(input: InboxWorkflowInput): Promise<InboxSta
     const seen = changes;
     const wakeAt = 'wakeAt' in decision ? decision.wakeAt : undefined;
     // One timer per wake-up time, left to fire (a signal meanwhile does not cancel and restart it).
-    if (wakeAt !== undefined && !timers.has(wakeAt) && ![...timers].some((at) => at <= wakeAt && at > Date.now())) {
-      timers.add(wakeAt);
-      void sleep(Math.max(1, wakeAt - Date.now())).then(() => {
-        timers.delete(wakeAt);
-        changes++;
-      });
+    if (wakeAt !== undefined && !timers.has(wakeAt) && ![...timers.keys()].some((at) => at <= wakeAt && at > Date.now())) {
+      const scope = new CancellationScope();
+      timers.set(wakeAt, scope);
+      void scope
+        .run(() => sleep(Math.max(1, wakeAt - Date.now())))
+        .then(
+          () => {
+            timers.delete(wakeAt);
+            changes++;
+          },
+          () => {}, // cancelled before a new run
+        );
     }
     await condition(() => changes !== seen);
   }
