@@ -78,6 +78,8 @@ export interface InboxCarry {
   friends: Array<[string, FriendMemory]>;
   counters: { received: number; applied: number; failed: number; duplicatesIgnored: number; batches: number };
   recentFailures: InboxState['recentFailures'];
+  /** the last pages reported, to answer a page handed over again (PATCH.writerQuickNewRun) */
+  reported?: ImportRowsApplied[];
 }
 
 const DEFAULT_IDLE_MS = 15 * 60 * 1000;
@@ -103,6 +105,8 @@ const NEW_RUN_BATCH_WAIT_MS = 3000;
 const NEW_RUN_AFTER_BYTES = 3_000_000;
 /** A queue longer than this is not carried into continue-as-new (the input must stay well under 2 MB): it drains first. */
 const MAX_CARRIED_WORK = 5000;
+/** Page reports kept to answer a page handed over again after it was reported. */
+const REPORTS_KEPT = 16;
 /** Failures listed in an import page's report, at most. */
 const PAGE_FAILURES_LISTED = 20;
 
@@ -155,8 +159,21 @@ export async function inboxWorkflow(input: InboxWorkflowInput): Promise<InboxSta
     }
     changes++;
   });
+  /** the last pages reported (page key → its report) */
+  const reported = new Map<string, ImportRowsApplied>((input.carried?.reported ?? []).map((r) => [`${r.importId}/${r.page}`, r]));
   setHandler(importRowsSignal, (rows) => {
     const key = `${rows.importId}/${rows.page}`;
+    if (quickNewRun) {
+      // A page handed over again (the import's hand-off retried): its rows are waiting, being written or
+      // applied. Never apply them twice: a page still held reports once all of it is applied; a page
+      // already reported is reported again (the import counts a shard's report once).
+      const done = reported.get(key);
+      if (pages.has(key) || done) {
+        log.info('import page handed over again: not applied twice', { importId: rows.importId, page: rows.page, reportedAlready: Boolean(done) });
+        if (done && !pages.has(key)) sendReport(rows.importWorkflowId, done);
+        return;
+      }
+    }
     const added = queue.addImportRows(rows);
     const account = pages.get(key) ?? { importId: rows.importId, importWorkflowId: rows.importWorkflowId, page: rows.page, outstanding: 0, counts: emptyCounts(), failures: [] };
     account.outstanding += added;
@@ -180,12 +197,20 @@ export async function inboxWorkflow(input: InboxWorkflowInput): Promise<InboxSta
   });
 
   function report(account: PageAccount): void {
-    pages.delete(`${account.importId}/${account.page}`);
+    const key = `${account.importId}/${account.page}`;
+    pages.delete(key);
     const applied: ImportRowsApplied = { importId: account.importId, page: account.page, shard, counts: account.counts, failures: account.failures };
+    if (quickNewRun) {
+      reported.set(key, applied);
+      if (reported.size > REPORTS_KEPT) reported.delete(reported.keys().next().value as string);
+    }
+    sendReport(account.importWorkflowId, applied);
+  }
+  function sendReport(importWorkflowId: string, applied: ImportRowsApplied): void {
     reports.push(
-      getExternalWorkflowHandle(account.importWorkflowId)
+      getExternalWorkflowHandle(importWorkflowId)
         .signal(importRowsAppliedSignal, applied)
-        .catch(() => log.warn('the import is gone: its page report is dropped', { importId: account.importId, page: account.page })),
+        .catch(() => log.warn('the import is gone: its page report is dropped', { importId: applied.importId, page: applied.page })),
     );
   }
 
@@ -300,6 +325,7 @@ export async function inboxWorkflow(input: InboxWorkflowInput): Promise<InboxSta
     friends: [...friends].slice(-CARRIED_FRIENDS),
     counters,
     recentFailures,
+    ...(reported.size ? { reported: [...reported.values()] } : {}),
   });
 
   show();

@@ -5,10 +5,13 @@
 // Each entry says when it went in and its stage.
 export const PATCH = {
   /**
-   * 2026-12 (stage: patched). The contact writer (inboxWorkflow) starts a new run after 500 history
-   * events instead of 1,500, and first lets its batches finish (a few seconds at most) and cancels its
-   * wake-up timers: nothing but a signal can then refuse the step to the next run, and the replay it
-   * costs is a third as long. Decided once, at a run's first task.
+   * 2026-12 (stage: patched). The contact writer (inboxWorkflow), decided once at a run's first task:
+   * - it starts a new run after 500 history events instead of 1,500, and first lets its batches finish
+   *   (a few seconds at most) and cancels its wake-up timers: nothing but a signal can then refuse the
+   *   step to the next run, and the replay it costs is a third as long;
+   * - an import page handed to it again (the import's hand-off retried after a worker died) is not
+   *   applied a second time: a page it still holds is ignored, a page it already reported is reported
+   *   again (before, its rows were applied and counted twice).
    */
   writerQuickNewRun: 'writer-quick-new-run',
 } as const satisfies Record<string, string>;

@@ -7,7 +7,7 @@ import { buildApp } from '../../src/server/app.ts';
 import { newLineUserId, sendLineWebhook, unfollowEvent } from '../../src/sandbox/line-webhook.ts';
 import { cancelImport, getImportProgress, importTargetOf, startImport, type ImportStatus, type StartImportOptions } from '../../src/temporal/import-client.ts';
 import { importWorkflowId, inboxWorkflowId } from '../../src/temporal/ids.ts';
-import { inboxStateQuery, type InboxState } from '../../src/contracts.ts';
+import { importRowsSignal, inboxStateQuery, type ImportRows, type InboxState } from '../../src/contracts.ts';
 import { eventually, startStack, type Stack } from '../support/stack.ts';
 import { allContacts, blockFriend, call, clearFaults, contactsWith, injectFaults, lineContact, sandboxStats, type SandboxContact } from '../support/sandbox-http.ts';
 import { appliedEvents, friendStatus } from '../support/writer.ts';
@@ -442,6 +442,34 @@ describe('importing existing friends', () => {
     const contacts = await allContacts(stack.hubspot.url);
     assert.equal(contacts.length, ids.length);
     assert.equal(byUserId(contacts).size, ids.length, 'no duplicates');
+  });
+
+  test('a page handed to the writer again (a retried hand-off): its rows are applied once and counted once, before and after its report', async () => {
+    const ids = await seedFriends(300);
+    // LINE stalls profile reads, so the first pages are still with the writer when they come again.
+    await injectFaults(stack.line.url, { status: 503, count: 1_000_000, pathPrefix: '/v2/bot/profile/' });
+    const started = await startImport(stack.client, target({ pageSize: 100 }));
+    const writer = stack.client.workflow.getHandle(inboxWorkflowId(stack.config.lineChannelId, 0));
+    const page = (n: number): ImportRows => ({ importId: started.importId, importWorkflowId: started.workflowId, page: n, readAt: Date.now(), userIds: ids.slice((n - 1) * 100, n * 100) });
+    await eventually(async () => (((await writer.query(inboxStateQuery)) as InboxState).importBacklog + ((await writer.query(inboxStateQuery)) as InboxState).batchesInFlight > 0 ? true : undefined), { what: 'page 1 with the writer' });
+    await new Promise((r) => setTimeout(r, 1500)); // some of its rows in a batch, the rest waiting
+    await writer.signal(importRowsSignal, page(1));
+    await writer.signal(importRowsSignal, page(2));
+    await clearFaults(stack.line.url);
+    const done = await finished(started.importId);
+    assert.deepEqual(
+      { state: done.state, friendsSeen: done.friendsSeen, created: done.created, updated: done.updated, unchanged: done.unchanged, skipped: done.skipped, failed: done.failed },
+      { state: 'completed', friendsSeen: 300, created: 300, updated: 0, unchanged: 0, skipped: 0, failed: 0 },
+    );
+    // Once reported, a page handed over again is answered with its report: nothing is read or written.
+    const before = (await sandboxStats(stack.hubspot.url)) as HubspotStats;
+    await writer.signal(importRowsSignal, page(3));
+    await new Promise((r) => setTimeout(r, 2000));
+    const after = (await sandboxStats(stack.hubspot.url)) as HubspotStats;
+    assert.equal(requestsTo(after, 'read') + requestsTo(after, 'create') + requestsTo(after, 'update'), requestsTo(before, 'read') + requestsTo(before, 'create') + requestsTo(before, 'update'));
+    const state = (await writer.query(inboxStateQuery)) as InboxState;
+    assert.equal(state.importBacklog + state.batchesInFlight, 0, 'the page was not queued again');
+    assert.equal(byUserId(await allContacts(stack.hubspot.url)).size, 300, 'one contact per friend');
   });
 
   test('a block webhook while the import writes that friend ends as NO', async () => {
