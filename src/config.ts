@@ -20,7 +20,6 @@ export interface Config {
   taskQueue: string;
   temporalApiKey: string | undefined;
   temporalTls: boolean;
-  temporalCliPath: string | undefined;
   temporalUiPort: number;
   /** gRPC port of the embedded dev server */
   temporalPort: number;
@@ -172,7 +171,6 @@ export function loadConfig(env: Env = process.env): Config {
     taskQueue: keyword(env, 'TEMPORAL_TASK_QUEUE', 'line-hubspot-sync'),
     temporalApiKey: secret(env, 'TEMPORAL_API_KEY'),
     temporalTls: bool(env, 'TEMPORAL_TLS') || secret(env, 'TEMPORAL_API_KEY') !== undefined,
-    temporalCliPath: text(env, 'TEMPORAL_CLI_PATH'),
     temporalUiPort: numeric(env, 'TEMPORAL_UI_PORT', 8233, 1, 65535),
     temporalPort: numeric(env, 'TEMPORAL_PORT', 7233, 1, 65535),
     temporalDbFile: text(env, 'TEMPORAL_DB_FILE', '.data/temporal.sqlite'),
@@ -207,6 +205,11 @@ export function temporalCliPathSetting(env: Env = process.env): string | undefin
 /** The directories PATH lists (where executables are looked up). */
 export function executableSearchPath(env: Env = process.env): string {
   return env.PATH ?? '';
+}
+
+/** The environment a build tool run as a child process (go install) inherits, with `extra` on top. */
+export function childProcessEnvironment(extra: Record<string, string>, env: Env = process.env): Env {
+  return { ...env, ...extra };
 }
 
 /** What `npm run line` (the sandbox LINE friend CLI) talks to. */

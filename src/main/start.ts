@@ -3,11 +3,12 @@
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, relative, resolve } from 'node:path';
-import { DefaultLogger, Runtime } from '@temporalio/worker';
+import { Runtime } from '@temporalio/worker';
 import { configOrExit, loadConfig, type Config } from '../config.ts';
 import { startHubspotSandbox, SANDBOX_HUBSPOT_ACCESS_TOKEN } from '../sandbox/hubspot.ts';
 import { SANDBOX_HUBSPOT_CLIENT_SECRET } from '../sandbox/hubspot-webhooks.ts';
 import { SANDBOX_LINE_CHANNEL_ACCESS_TOKEN, SANDBOX_LINE_CHANNEL_SECRET, SANDBOX_LINE_LOGIN_CHANNEL_ID, startLineSandbox } from '../sandbox/line.ts';
+import { SdkLogger } from '../temporal/sdk-logger.ts';
 import { onShutdown, startServer, startWorker } from '../service.ts';
 import { ensureTemporalCli, PROJECT_ROOT } from '../temporal/cli.ts';
 import { startDevServer, startDownloadedDevServer } from '../temporal/dev-server.ts';
@@ -15,8 +16,8 @@ import { SEARCH_ATTRIBUTE_VALUE_LIMIT } from '../temporal/search-attributes.ts';
 
 const log = (line: string) => process.stderr.write(`[start] ${line}\n`);
 const base = configOrExit(() => loadConfig());
-// The SDK's INFO lines (bundling, worker states) drown what a newcomer needs to see.
-Runtime.install({ logger: new DefaultLogger(base.logLevel === 'debug' ? 'DEBUG' : 'WARN') });
+// The SDK's own lines only at LOG_LEVEL=debug: they drown what a newcomer needs to see.
+Runtime.install({ logger: new SdkLogger(base.logLevel) });
 const stops: Array<() => Promise<void>> = [];
 const stopAll = async () => {
   for (const stop of stops.reverse()) await stop().catch((error: unknown) => log(`stop failed: ${(error as Error).message}`));

@@ -3,6 +3,8 @@
 // control routes (no auth) for tests, benchmarks and demos in any process.
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { FaultInjector, installFaults, type FaultRule } from './faults.ts';
+import { isControlPath, listenSandbox, type StartedSandbox } from './http.ts';
+import type { Clock } from './rolling-window.ts';
 import { AUTH_MESSAGE, HubspotApiError, defaultFaultBody, errorBody, rateLimitBody, validationError } from './hubspot/errors.ts';
 import { RateLimiter, Stats, type SandboxStats } from './hubspot/limits.ts';
 import { Portal, type Answer } from './hubspot/portal.ts';
@@ -30,6 +32,8 @@ export interface HubspotSandboxOptions {
   searchRequestsPerSecond?: number;
   /** shown in error messages; default 12345678 */
   portalId?: number;
+  /** the sandbox's clock (ms): contacts' timestamps, search lag, rate limits and stats; default Date.now */
+  now?: Clock;
   logger?: boolean;
 }
 
@@ -94,10 +98,6 @@ const LIST_DEFAULT_LIMIT = 10_000;
 
 const unlimitedAsZero = (n: number) => (Number.isFinite(n) && n > 0 ? n : 0);
 
-function isControlPath(url: string): boolean {
-  return url === '/_sandbox' || url.startsWith('/_sandbox/') || url.startsWith('/_sandbox?');
-}
-
 /** Counts the faults it hands out, for the stats. */
 class CountingFaultInjector extends FaultInjector {
   constructor(private readonly onTake: () => void) {
@@ -113,15 +113,19 @@ class CountingFaultInjector extends FaultInjector {
 
 export function buildHubspotSandbox(options: HubspotSandboxOptions = {}): HubspotSandboxApp {
   const accessToken = options.accessToken ?? SANDBOX_HUBSPOT_ACCESS_TOKEN;
+  const now = options.now ?? Date.now;
   let searchLagMs = Math.max(0, options.searchLagMs ?? 0);
-  const portal = new Portal(options.portalId ?? 12345678, () => searchLagMs);
-  const limiter = new RateLimiter({
-    requestsPer10s: unlimitedAsZero(options.requestsPer10s ?? 100),
-    dailyLimit: unlimitedAsZero(options.dailyLimit ?? 250_000),
-    windowMs: options.windowMs ?? 10_000,
-    searchRequestsPerSecond: unlimitedAsZero(options.searchRequestsPerSecond ?? 5),
-  });
-  const stats = new Stats(limiter.settings.windowMs);
+  const portal = new Portal(options.portalId ?? 12345678, () => searchLagMs, now);
+  const limiter = new RateLimiter(
+    {
+      requestsPer10s: unlimitedAsZero(options.requestsPer10s ?? 100),
+      dailyLimit: unlimitedAsZero(options.dailyLimit ?? 250_000),
+      windowMs: options.windowMs ?? 10_000,
+      searchRequestsPerSecond: unlimitedAsZero(options.searchRequestsPerSecond ?? 5),
+    },
+    now,
+  );
+  const stats = new Stats(limiter.settings.windowMs, now);
   const faults = new CountingFaultInjector(() => stats.faultInjected());
 
   const sandboxView = (contact: ContactRecord): SandboxContact => ({
@@ -234,7 +238,7 @@ export function buildHubspotSandbox(options: HubspotSandboxOptions = {}): Hubspo
   // Search has its own per-second limit and does not spend the burst window (HubSpot's "search is limited separately").
   const isSearch = (request: FastifyRequest) => request.method === 'POST' && request.url.split('?')[0] === '/crm/v3/objects/contacts/search';
   app.addHook('onRequest', async (request) => {
-    if (!isControlPath(request.url)) stats.arrived(Date.now(), { search: isSearch(request) });
+    if (!isControlPath(request.url)) stats.arrived({ search: isSearch(request) });
   });
   app.addHook('onRequest', async (request, reply) => {
     if (isControlPath(request.url)) return;
@@ -242,7 +246,7 @@ export function buildHubspotSandbox(options: HubspotSandboxOptions = {}): Hubspo
     if (!match || match[1] !== accessToken) {
       return reply.code(401).send(errorBody('INVALID_AUTHENTICATION', AUTH_MESSAGE));
     }
-    const verdict = limiter.admit(Date.now(), { burst: !isSearch(request) });
+    const verdict = limiter.admit({ burst: !isSearch(request) });
     reply.headers(verdict.headers);
     if (!verdict.ok) {
       stats.limitedBy(verdict.policy);
@@ -264,7 +268,7 @@ export function buildHubspotSandbox(options: HubspotSandboxOptions = {}): Hubspo
     const archived = text(query(request.query)['archived']) === 'true';
     return { results: archived ? [] : [...portal.schema.properties.values()].map(propertyView) };
   });
-  app.post(properties, async (request, reply) => reply.code(201).send(propertyView(portal.schema.createProperty(request.body, Date.now()))));
+  app.post(properties, async (request, reply) => reply.code(201).send(propertyView(portal.schema.createProperty(request.body, now()))));
   app.get(`${properties}/groups`, async () => ({ results: [...portal.schema.groups.values()].map(groupView) }));
   app.post(`${properties}/groups`, async (request, reply) => reply.code(201).send(groupView(portal.schema.createGroup(request.body))));
   app.get<{ Params: { groupName: string } }>(`${properties}/groups/:groupName`, async (request) => groupView(portal.schema.getGroup(request.params.groupName)));
@@ -273,7 +277,7 @@ export function buildHubspotSandbox(options: HubspotSandboxOptions = {}): Hubspo
   );
   app.get<{ Params: { propertyName: string } }>(`${properties}/:propertyName`, async (request) => propertyView(portal.schema.getProperty(request.params.propertyName)));
   app.patch<{ Params: { propertyName: string } }>(`${properties}/:propertyName`, async (request) =>
-    propertyView(portal.schema.updateProperty(request.params.propertyName, request.body, Date.now())),
+    propertyView(portal.schema.updateProperty(request.params.propertyName, request.body, now())),
   );
 
   // ---- contacts ----
@@ -290,7 +294,7 @@ export function buildHubspotSandbox(options: HubspotSandboxOptions = {}): Hubspo
   app.post(`${contacts}/batch/archive`, async (request, reply) => send(reply, portal.batchArchive(request.body)));
   app.post(`${contacts}/merge`, async (request, reply) => send(reply, portal.merge(request.body)));
   app.post(`${contacts}/search`, async (request, reply) => {
-    const verdict = limiter.admitSearch(Date.now());
+    const verdict = limiter.admitSearch();
     if (!verdict.ok) {
       stats.limitedBy(verdict.policy);
       throw new HubspotApiError(429, rateLimitBody(verdict.policy), verdict.headers);
@@ -373,26 +377,13 @@ export function buildHubspotSandbox(options: HubspotSandboxOptions = {}): Hubspo
   return app as unknown as HubspotSandboxApp;
 }
 
-export interface StartedHubspotSandbox {
-  url: string;
-  app: HubspotSandboxApp;
-  controls: HubspotSandboxControls;
-  close(): Promise<void>;
-}
+export type StartedHubspotSandbox = StartedSandbox<HubspotSandboxApp, HubspotSandboxControls>;
 
+/** Starts the sandbox HubSpot API. `port` 0 (the default) picks a free port. */
 export async function startHubspotSandbox(options: HubspotSandboxOptions & { port?: number; host?: string } = {}): Promise<StartedHubspotSandbox> {
-  const { port = 0, host = '127.0.0.1', ...rest } = options;
+  const { port, host, ...rest } = options;
   const app = buildHubspotSandbox(rest);
-  await app.listen({ port, host });
-  const address = app.server.address();
-  const boundPort = typeof address === 'object' && address !== null ? address.port : port;
-  const shownHost = host.includes(':') ? `[${host}]` : host === '0.0.0.0' ? '127.0.0.1' : host;
-  return {
-    url: `http://${shownHost}:${boundPort}`,
-    app,
-    controls: app.hubspotSandbox,
-    close: () => app.close(),
-  };
+  return listenSandbox(app, app.hubspotSandbox, { port, host });
 }
 
 /** `properties=a,b`, `properties=a&properties=b` or both. */

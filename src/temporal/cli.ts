@@ -7,7 +7,7 @@ import { chmod, copyFile, mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { delimiter, dirname, join, resolve } from 'node:path';
 import { promisify } from 'node:util';
-import { executableSearchPath, temporalCliPathSetting } from '../config.ts';
+import { childProcessEnvironment, executableSearchPath, temporalCliPathSetting } from '../config.ts';
 
 const run = promisify(execFile);
 
@@ -89,7 +89,7 @@ async function installWithGo(log: Log): Promise<string> {
   await mkdir(target, { recursive: true });
   log(`building the Temporal CLI ${TEMPORAL_CLI_GO_VERSION} with go install (a few minutes)…`);
   await run(go, ['install', `github.com/temporalio/cli/cmd/temporal@v${TEMPORAL_CLI_GO_VERSION}`], {
-    env: { ...process.env, GOBIN: target, CGO_ENABLED: '0' },
+    env: childProcessEnvironment({ GOBIN: target, CGO_ENABLED: '0' }),
     maxBuffer: 16 * 1024 * 1024,
   });
   return join(target, 'temporal');

@@ -6,6 +6,7 @@ import { existsSync } from 'node:fs';
 import { cp, mkdir, rename, rm } from 'node:fs/promises';
 import { delimiter, join } from 'node:path';
 import { promisify } from 'node:util';
+import { childProcessEnvironment, executableSearchPath } from '../config.ts';
 import { TOOLS_DIR } from './cli.ts';
 
 const run = promisify(execFile);
@@ -42,7 +43,7 @@ export function locateTemporalServer(version = TEMPORAL_SERVER_VERSION): Tempora
 }
 
 function goCommand(): string {
-  for (const dir of (process.env.PATH ?? '').split(delimiter)) {
+  for (const dir of executableSearchPath().split(delimiter)) {
     if (dir && existsSync(join(dir, 'go'))) return join(dir, 'go');
   }
   if (existsSync('/usr/local/go/bin/go')) return '/usr/local/go/bin/go';
@@ -61,7 +62,7 @@ export async function ensureTemporalServer(log: Log = () => {}, version = TEMPOR
   const staging = `${dir}.partial-${process.pid}`;
   await rm(staging, { recursive: true, force: true });
   await mkdir(join(staging, 'bin'), { recursive: true });
-  const env = { ...process.env, GOTOOLCHAIN: TEMPORAL_SERVER_GO_TOOLCHAIN, GOBIN: join(staging, 'bin'), CGO_ENABLED: '0', GOFLAGS: '-buildvcs=false' };
+  const env = childProcessEnvironment({ GOTOOLCHAIN: TEMPORAL_SERVER_GO_TOOLCHAIN, GOBIN: join(staging, 'bin'), CGO_ENABLED: '0', GOFLAGS: '-buildvcs=false' });
   try {
     log(`building temporal-server ${version} and temporal-sql-tool with go install (${TEMPORAL_SERVER_GO_TOOLCHAIN}; several minutes the first time)…`);
     const started = Date.now();

@@ -10,6 +10,7 @@ import { createHubspotClient } from '../../src/hubspot/client.ts';
 import { ensureLineProperties } from '../../src/hubspot/ensure-properties.ts';
 import { buildApp } from '../../src/server/app.ts';
 import { startHubspotSandbox, SANDBOX_HUBSPOT_ACCESS_TOKEN } from '../../src/sandbox/hubspot.ts';
+import { steppedClock } from '../support/clock.ts';
 
 const TOKEN = 'operator-token-0123456789';
 const LINE_FRIENDS = 12_000;
@@ -25,6 +26,7 @@ type Friend = { userId: string; contactId: string; name: string | null; follow: 
 type Page = { friends: Friend[]; next: string | null };
 
 let hubspot: Awaited<ReturnType<typeof startHubspotSandbox>>;
+const clock = steppedClock();
 /** no Temporal is needed for these routes: a lazy connection that is never used */
 let temporal: Client;
 const apps: FastifyInstance[] = [];
@@ -51,7 +53,7 @@ const get = async (app: FastifyInstance, url: string, token: string | null = TOK
 const CREATED_VIA = ['FOLLOW', 'UNBLOCK', 'REPLY', 'IMPORT', 'LOGIN', 'HUBSPOT'];
 
 before(async () => {
-  hubspot = await startHubspotSandbox({ port: 0, searchRequestsPerSecond: 0, requestsPer10s: 0 });
+  hubspot = await startHubspotSandbox({ port: 0, searchRequestsPerSecond: 0, requestsPer10s: 0, now: clock.now });
   temporal = new Client({ connection: Connection.lazy({ address: '127.0.0.1:1' }) });
   await ensureLineProperties(createHubspotClient({ accessToken: SANDBOX_HUBSPOT_ACCESS_TOKEN, baseUrl: hubspot.url }));
   // Seed the store directly (fast): LINE contacts spread over 40 sync dates (300 a day, so paging
@@ -242,7 +244,7 @@ describe('GET /friends within search\'s own limit', () => {
     // HubSpot's own figures: search about 5/s; the sync's budget so small that one search in it would show.
     hubspot.controls.setLimits({ searchRequestsPerSecond: 5, requestsPer10s: 1 });
     const app = await appWith({ ADMIN_TOKEN: TOKEN }); // default pace: 4 searches a second
-    await new Promise((resolve) => setTimeout(resolve, 1100)); // HubSpot's second forgets earlier tests' searches
+    clock.advance(1000); // HubSpot's second forgets earlier tests' searches
     hubspot.controls.resetStats();
     const started = Date.now();
     const answers = await Promise.all(Array.from({ length: 6 }, (_, i) => get(app, `/friends?limit=20&q=friend${i % 2 ? '&follow=YES' : ''}`)));

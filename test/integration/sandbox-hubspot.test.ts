@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import type { Client } from '@hubspot/api-client';
 import { createHubspotClient } from '../../src/hubspot/client.ts';
 import { LINE_PROPERTIES, LINE_PROPERTY_GROUP } from '../../src/hubspot/properties.ts';
+import { steppedClock } from '../support/clock.ts';
 import { SANDBOX_HUBSPOT_ACCESS_TOKEN, startHubspotSandbox, type HubspotSandboxControls, type StartedHubspotSandbox } from '../../src/sandbox/hubspot.ts';
 
 const UNLIMITED = { requestsPer10s: 0, dailyLimit: 0, searchRequestsPerSecond: 0, windowMs: 10_000, searchLagMs: 0 };
@@ -13,9 +14,10 @@ const DAY = 86_400_000;
 let sandbox: StartedHubspotSandbox;
 let controls: HubspotSandboxControls;
 let client: Client;
+const clock = steppedClock();
 
 before(async () => {
-  sandbox = await startHubspotSandbox({ port: 0, ...UNLIMITED });
+  sandbox = await startHubspotSandbox({ port: 0, ...UNLIMITED, now: clock.now });
   controls = sandbox.controls;
   client = createHubspotClient({ accessToken: SANDBOX_HUBSPOT_ACCESS_TOKEN, baseUrl: sandbox.url });
 });
@@ -89,7 +91,6 @@ async function createLineSchema() {
 }
 
 const userId = (n: number) => `U${n.toString(16).padStart(32, '0')}`;
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 const upsert = (inputs: Array<{ id: string; idProperty: string; properties: Record<string, string> }>) => client.crm.contacts.batchApi.upsert({ inputs });
 
@@ -694,13 +695,13 @@ describe('search', () => {
     assert.equal((await search(where)).total, 0, 'not yet indexed');
     const read = await client.crm.contacts.basicApi.getById(created.results[0]!.id, ['line_follow']);
     assert.equal(read.properties.line_follow, 'YES');
-    await sleep(700);
+    clock.advance(700);
     assert.equal((await search(where)).total, 1, 'indexed after the lag');
 
     await client.crm.contacts.basicApi.update(read.id, { properties: { line_follow: 'NO' } });
     const follow = (value: string) => ({ filterGroups: [{ filters: [{ propertyName: 'line_follow', operator: 'EQ', value }] }] });
     assert.equal((await search(follow('YES'))).total, 1, 'search still sees the old value');
-    await sleep(700);
+    clock.advance(700);
     assert.equal((await search(follow('YES'))).total, 0);
     assert.equal((await search(follow('NO'))).total, 1);
   });
@@ -749,7 +750,7 @@ describe('merge', () => {
 
   test('for a property both have, the most recently set value wins', async () => {
     const a = await client.crm.contacts.basicApi.create({ properties: { firstname: 'Old', lastname: 'Kept' }, associations: [] });
-    await sleep(5);
+    clock.advance(5);
     const b = await client.crm.contacts.basicApi.create({ properties: { firstname: 'New' }, associations: [] });
     await client.crm.contacts.basicApi.merge({ primaryObjectId: a.id, objectIdToMerge: b.id });
     const read = await client.crm.contacts.basicApi.getById(a.id, ['firstname', 'lastname']);
@@ -791,7 +792,7 @@ describe('rate limits', () => {
     assert.equal(error.headers['x-hubspot-ratelimit-max'], '5');
     assert.equal(error.headers['x-hubspot-ratelimit-interval-milliseconds'], '1500');
 
-    await sleep(1600);
+    clock.advance(1600);
     assert.equal((await raw('GET', '/crm/v3/objects/contacts')).status, 200, 'a new window admits requests again');
     const stats = controls.stats();
     assert.equal(stats.rateLimited, 1);

@@ -36,6 +36,7 @@ import {
   unfollowEvent,
   webhookBody,
 } from '../../src/sandbox/line-webhook.ts';
+import { steppedClock } from '../support/clock.ts';
 import { messagingResponseValidator, webhookEventValidator, webhookSchemaValidator, type SpecValidator } from '../support/line-spec.ts';
 
 const PROFILE = '/v2/bot/profile/{userId}';
@@ -43,9 +44,10 @@ const FOLLOWERS = '/v2/bot/followers/ids';
 
 let sandbox: StartedLineSandbox;
 let client: messagingApi.MessagingApiClient;
+const clock = steppedClock();
 
 before(async () => {
-  sandbox = await startLineSandbox({ port: 0 });
+  sandbox = await startLineSandbox({ port: 0, now: clock.now });
   client = createLineClient({ channelAccessToken: SANDBOX_LINE_CHANNEL_ACCESS_TOKEN, baseUrl: sandbox.url });
 });
 after(async () => {
@@ -380,7 +382,7 @@ describe('rate limits and injected faults', () => {
     }
     // another endpoint has its own budget
     await followersPage(undefined, 10);
-    await new Promise((resolve) => setTimeout(resolve, 1050));
+    clock.advance(1000);
     assert.equal((await profile(a!.userId)).userId, a!.userId);
   });
 

@@ -1,35 +1,7 @@
 // Rate limits as HubSpot applies them (rolling burst window, daily quota, search's own per-second
 // limit) and the request statistics benchmarks read to prove they stayed under them.
+import { RollingWindow, type Clock } from '../rolling-window.ts';
 import type { RateLimitPolicy } from './errors.ts';
-
-/** Timestamps inside a rolling window; amortised O(1) per request. */
-export class RollingWindow {
-  private times: number[] = [];
-  private head = 0;
-
-  constructor(public windowMs: number) {}
-
-  /** Adds a request at `now` and returns how many fall in the window ending at `now`. */
-  add(now: number): number {
-    this.times.push(now);
-    return this.count(now);
-  }
-
-  count(now: number): number {
-    const start = now - this.windowMs;
-    while (this.head < this.times.length && this.times[this.head]! <= start) this.head++;
-    if (this.head > 4096 && this.head * 2 > this.times.length) {
-      this.times = this.times.slice(this.head);
-      this.head = 0;
-    }
-    return this.times.length - this.head;
-  }
-
-  clear(): void {
-    this.times = [];
-    this.head = 0;
-  }
-}
 
 export interface LimitSettings {
   /** requests per window (default window 10 s); 0 or Infinity: unlimited */
@@ -48,12 +20,16 @@ const limited = (n: number) => Number.isFinite(n) && n > 0;
 
 export class RateLimiter {
   private readonly burst: RollingWindow;
-  private readonly search = new RollingWindow(1000);
+  private readonly search: RollingWindow;
   private day = '';
   private dailyCount = 0;
 
-  constructor(readonly settings: LimitSettings) {
-    this.burst = new RollingWindow(settings.windowMs);
+  constructor(
+    readonly settings: LimitSettings,
+    private readonly now: Clock = Date.now,
+  ) {
+    this.burst = new RollingWindow(settings.windowMs, now);
+    this.search = new RollingWindow(1000, now);
   }
 
   update(changes: Partial<LimitSettings>): void {
@@ -72,14 +48,14 @@ export class RateLimiter {
    * requests (`burst: false`) have their own per-second limit (admitSearch) and do not spend the
    * rolling burst window; they still count in the day.
    */
-  admit(now: number, { burst = true } = {}): LimitVerdict {
-    const day = new Date(now).toISOString().slice(0, 10);
+  admit({ burst = true } = {}): LimitVerdict {
+    const day = new Date(this.now()).toISOString().slice(0, 10);
     if (day !== this.day) {
       this.day = day;
       this.dailyCount = 0;
     }
     this.dailyCount++;
-    const inWindow = burst ? this.burst.add(now) : this.burst.count(now);
+    const inWindow = burst ? this.burst.add() : this.burst.count();
     const { requestsPer10s, dailyLimit, windowMs } = this.settings;
     const headers: Record<string, string> = {};
     if (limited(requestsPer10s)) {
@@ -97,8 +73,8 @@ export class RateLimiter {
   }
 
   /** Search's own limit, on top of the general one. */
-  admitSearch(now: number): LimitVerdict {
-    const inSecond = this.search.add(now);
+  admitSearch(): LimitVerdict {
+    const inSecond = this.search.add();
     const max = this.settings.searchRequestsPerSecond;
     if (limited(max) && inSecond > max) {
       return { ok: false, policy: 'SECONDLY', headers: { 'X-HubSpot-RateLimit-Secondly': String(max), 'X-HubSpot-RateLimit-Secondly-Remaining': '0' } };
@@ -131,12 +107,17 @@ export interface SandboxStats {
 
 export class Stats {
   private data!: SandboxStats;
-  private readonly tenSeconds = new RollingWindow(10_000);
-  private readonly searchSecond = new RollingWindow(1000);
+  private readonly tenSeconds: RollingWindow;
+  private readonly searchSecond: RollingWindow;
   private readonly window: RollingWindow;
 
-  constructor(windowMs: number) {
-    this.window = new RollingWindow(windowMs);
+  constructor(
+    windowMs: number,
+    private readonly now: Clock = Date.now,
+  ) {
+    this.tenSeconds = new RollingWindow(10_000, now);
+    this.searchSecond = new RollingWindow(1000, now);
+    this.window = new RollingWindow(windowMs, now);
     this.reset();
   }
 
@@ -145,7 +126,7 @@ export class Stats {
     this.window.clear();
     this.searchSecond.clear();
     this.data = {
-      since: new Date().toISOString(),
+      since: new Date(this.now()).toISOString(),
       total: 0,
       endpoints: {},
       statuses: {},
@@ -165,15 +146,15 @@ export class Stats {
     this.data.windowMs = windowMs;
   }
 
-  arrived(now: number, { search = false } = {}): void {
+  arrived({ search = false } = {}): void {
     this.data.total++;
     if (search) {
       this.data.searches++;
-      this.data.maxSearchesInSecond = Math.max(this.data.maxSearchesInSecond, this.searchSecond.add(now));
+      this.data.maxSearchesInSecond = Math.max(this.data.maxSearchesInSecond, this.searchSecond.add());
       return;
     }
-    this.data.maxRequestsIn10s = Math.max(this.data.maxRequestsIn10s, this.tenSeconds.add(now));
-    this.data.maxRequestsInWindow = Math.max(this.data.maxRequestsInWindow, this.window.add(now));
+    this.data.maxRequestsIn10s = Math.max(this.data.maxRequestsIn10s, this.tenSeconds.add());
+    this.data.maxRequestsInWindow = Math.max(this.data.maxRequestsInWindow, this.window.add());
   }
 
   answered(endpoint: string, status: number): void {
