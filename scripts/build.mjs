@@ -26,10 +26,24 @@ export async function build() {
   const quiet = { log() {}, trace() {}, debug() {}, info() {}, warn: (m) => log(m), error: (m) => log(m) };
   const { code } = await bundleWorkflowCode({ workflowsPath: join(ROOT, 'workflows', 'index.ts'), logger: quiet });
   await mkdir(DIST, { recursive: true });
-  await writeFile(`${WORKFLOW_BUNDLE}.partial`, code);
+  await writeFile(`${WORKFLOW_BUNDLE}.partial`, withoutSourcesContent(code));
   await rename(`${WORKFLOW_BUNDLE}.partial`, WORKFLOW_BUNDLE);
   await writeFile(BUILD_INFO, `${JSON.stringify({ sourceHash: hash, builtAt: new Date().toISOString() }, null, 2)}\n`);
   log(`dist/ built in ${((Date.now() - began) / 1000).toFixed(1)} s`);
+}
+
+/**
+ * The bundle's inline source map without `sourcesContent` (the original sources, ~0.7 MB): the worker
+ * only maps stack frames to file:line:column with it (it shows sources only with the SDK's
+ * showStackTraceSources, off here), and the map is held in both the main and the workflow thread.
+ */
+export function withoutSourcesContent(code) {
+  const marker = '//# sourceMappingURL=data:application/json;base64,';
+  const at = code.lastIndexOf(marker);
+  if (at < 0) return code;
+  const map = JSON.parse(Buffer.from(code.slice(at + marker.length).trimEnd(), 'base64').toString());
+  delete map.sourcesContent;
+  return `${code.slice(0, at)}${marker}${Buffer.from(JSON.stringify(map)).toString('base64')}\n`;
 }
 
 if (import.meta.main ?? process.argv[1] === import.meta.filename) {
