@@ -38,12 +38,13 @@ export async function build() {
  * showStackTraceSources, off here), and the map is held in both the main and the workflow thread.
  */
 export function withoutSourcesContent(code) {
-  const marker = '//# sourceMappingURL=data:application/json;base64,';
-  const at = code.lastIndexOf(marker);
-  if (at < 0) return code;
-  const map = JSON.parse(Buffer.from(code.slice(at + marker.length).trimEnd(), 'base64').toString());
+  // as the SDK reads it (worker.js extractSourceMap): the last data: URL, its base64 after `base64,`
+  const at = code.lastIndexOf('//# sourceMappingURL=data:');
+  const base64At = at < 0 ? -1 : code.indexOf('base64,', at) + 'base64,'.length;
+  if (base64At <= at) return code;
+  const map = JSON.parse(Buffer.from(code.slice(base64At).trimEnd(), 'base64').toString());
   delete map.sourcesContent;
-  return `${code.slice(0, at)}${marker}${Buffer.from(JSON.stringify(map)).toString('base64')}\n`;
+  return `${code.slice(0, base64At)}${Buffer.from(JSON.stringify(map)).toString('base64')}\n`;
 }
 
 if (import.meta.main ?? process.argv[1] === import.meta.filename) {
