@@ -93,8 +93,8 @@ async function startWorkerProcess(env: Record<string, string>): Promise<ChildPro
   // `npm run worker` is `node scripts/run.mjs worker`; the reporter only prints memoryUsage() lines.
   const child = spawn(process.execPath, [...workerNodeOptions, '--import', './bench/support/memory-reporter.mjs', 'scripts/run.mjs', 'worker'], {
     cwd: PROJECT_ROOT,
-    // MALLOC_ARENA_MAX (glibc's allocator arenas) passes through, to measure its effect.
-    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...(process.env.MALLOC_ARENA_MAX ? { MALLOC_ARENA_MAX: process.env.MALLOC_ARENA_MAX } : {}), ...env },
+    // glibc's allocator settings (MALLOC_ARENA_MAX, MALLOC_TRIM_THRESHOLD_, …) pass through, to measure their effect.
+    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...Object.fromEntries(Object.entries(process.env).filter(([k]) => k.startsWith('MALLOC_'))), ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';
@@ -136,6 +136,8 @@ async function startWorkerProcess(env: Record<string, string>): Promise<ChildPro
 }
 
 interface WorkerMemory {
+  /** the reporting thread: 'main' or 'worker-<id>' (the SDK's workflow thread) */
+  thread?: string;
   rss: number;
   heapTotal: number;
   heapUsed: number;
@@ -143,6 +145,18 @@ interface WorkerMemory {
   arrayBuffers: number;
 }
 const workerMemory: Array<WorkerMemory & { t: number }> = [];
+
+/** Peak V8 heap (used, total) and external memory of each thread of the worker, in MB. */
+function heapByThread(samples: Array<WorkerMemory & { t: number }>): Record<string, { peakHeapUsedMb: number; peakHeapTotalMb: number; peakExternalMb: number }> {
+  const byThread: Record<string, { peakHeapUsedMb: number; peakHeapTotalMb: number; peakExternalMb: number }> = {};
+  for (const m of samples) {
+    const t = (byThread[m.thread ?? 'main'] ??= { peakHeapUsedMb: 0, peakHeapTotalMb: 0, peakExternalMb: 0 });
+    t.peakHeapUsedMb = Math.max(t.peakHeapUsedMb, round(m.heapUsed / 2 ** 20));
+    t.peakHeapTotalMb = Math.max(t.peakHeapTotalMb, round(m.heapTotal / 2 ** 20));
+    t.peakExternalMb = Math.max(t.peakExternalMb, round(m.external / 2 ** 20));
+  }
+  return byThread;
+}
 
 let stopping = false;
 async function stopProcess(child: ChildProcess | undefined): Promise<void> {
@@ -465,10 +479,10 @@ try {
       met: { idle: idleBefore.lastMb < 150, peak: (peak ? peak.hwmMb : Infinity) < 300 },
       rssBeforeImportMb: baseline ? round(baseline.rssMb) : undefined,
       nodeOptions: workerNodeOptions,
-      // the worker's own view while importing: V8 heap in use (live objects plus garbage not yet collected)
-      peakHeapUsedMb: round(Math.max(0, ...duringImport.map((m) => m.heapUsed)) / 2 ** 20),
-      peakHeapTotalMb: round(Math.max(0, ...duringImport.map((m) => m.heapTotal)) / 2 ** 20),
-      peakExternalMb: round(Math.max(0, ...duringImport.map((m) => m.external)) / 2 ** 20),
+      // the worker's own view while importing: V8 heap in use (live objects plus garbage not yet collected),
+      // per thread: the main thread (activities, the SDK's worker) and the workflow thread(s)
+      heapByThread: heapByThread(duringImport),
+      idleHeapByThread: heapByThread(workerMemory.filter((m) => m.t >= importStarted - 3000 && m.t < importStarted)),
       finalRssMb: peak ? round(peak.rssMb) : undefined,
       rssSamples: rssSamples.filter((_, i) => i % Math.max(1, Math.floor(rssSamples.length / 60)) === 0),
     },

@@ -26,10 +26,25 @@ export async function build() {
   const quiet = { log() {}, trace() {}, debug() {}, info() {}, warn: (m) => log(m), error: (m) => log(m) };
   const { code } = await bundleWorkflowCode({ workflowsPath: join(ROOT, 'workflows', 'index.ts'), logger: quiet });
   await mkdir(DIST, { recursive: true });
-  await writeFile(`${WORKFLOW_BUNDLE}.partial`, code);
+  await writeFile(`${WORKFLOW_BUNDLE}.partial`, withoutSourcesContent(code));
   await rename(`${WORKFLOW_BUNDLE}.partial`, WORKFLOW_BUNDLE);
   await writeFile(BUILD_INFO, `${JSON.stringify({ sourceHash: hash, builtAt: new Date().toISOString() }, null, 2)}\n`);
   log(`dist/ built in ${((Date.now() - began) / 1000).toFixed(1)} s`);
+}
+
+/**
+ * The bundle's inline source map without `sourcesContent` (the original sources, ~0.7 MB): the worker
+ * only maps stack frames to file:line:column with it (it shows sources only with the SDK's
+ * showStackTraceSources, off here), and the map is held in both the main and the workflow thread.
+ */
+export function withoutSourcesContent(code) {
+  // as the SDK reads it (worker.js extractSourceMap): the last data: URL, its base64 after `base64,`
+  const at = code.lastIndexOf('//# sourceMappingURL=data:');
+  const base64At = at < 0 ? -1 : code.indexOf('base64,', at) + 'base64,'.length;
+  if (base64At <= at) return code;
+  const map = JSON.parse(Buffer.from(code.slice(base64At).trimEnd(), 'base64').toString());
+  delete map.sourcesContent;
+  return `${code.slice(0, base64At)}${Buffer.from(JSON.stringify(map)).toString('base64')}\n`;
 }
 
 if (import.meta.main ?? process.argv[1] === import.meta.filename) {

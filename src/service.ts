@@ -7,7 +7,6 @@ import { HubspotBudget } from './hubspot/budget.ts';
 import { createHubspotClient } from './hubspot/client.ts';
 import { ensureLineProperties } from './hubspot/ensure-properties.ts';
 import { createLineClient } from './line/client.ts';
-import { buildApp } from './server/app.ts';
 import { connectClient, connectWorkerConnection, targetOf } from './temporal/connection.ts';
 import { ensureSearchAttributes } from './temporal/ensure-search-attributes.ts';
 import { createSyncWorkers, runWorkers } from './temporal/worker.ts';
@@ -87,6 +86,8 @@ export interface RunningServer {
 }
 
 export async function startServer(config: Config): Promise<RunningServer> {
+  // Loaded here, not at the top: a worker process (`npm run worker`) never pays for Fastify and the routes.
+  const { buildApp } = await import('./server/app.ts');
   const client = await connectClient(targetOf(config));
   const app = await buildApp({ config, temporal: client });
   const address = await app.listen({ port: config.port, host: config.host });

@@ -22,6 +22,16 @@ test('npm run build: JavaScript for every entry, a prebuilt workflow bundle, and
   for (const workflow of ['inboxWorkflow', 'contactBatchWorkflow', 'importWorkflow', 'inboxDetourWorkflow']) assert.match(bundle, new RegExp(workflow), workflow);
 });
 
+test("the workflow bundle's source map maps positions but carries no sources (held in both of the worker's threads)", () => {
+  const bundle = readFileSync(WORKFLOW_BUNDLE, 'utf8');
+  const at = bundle.lastIndexOf('//# sourceMappingURL=data:application/json;');
+  assert.ok(at > 0, 'an inline source map');
+  const map = JSON.parse(Buffer.from(bundle.slice(bundle.indexOf('base64,', at) + 'base64,'.length).trimEnd(), 'base64').toString()) as { sources: string[]; mappings: string; sourcesContent?: unknown };
+  assert.equal(map.sourcesContent, undefined);
+  assert.ok(map.sources.some((source) => source.endsWith('workflows/inbox.ts')));
+  assert.ok(map.mappings.length > 1000);
+});
+
 test('the runtime dependencies carry no development tool', () => {
   const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { dependencies: Record<string, string>; scripts: Record<string, string> };
   for (const tool of ['tsx', 'typescript', '@temporalio/testing', 'ts-node']) assert.equal(pkg.dependencies[tool], undefined, tool);
