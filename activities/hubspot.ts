@@ -41,7 +41,11 @@ export function createHubspotActivities({ hubspot, timeZone, budget }: HubspotAc
   const paced = <T>(request: () => Promise<T>): Promise<T> => (budget ? budget.run(request) : request());
 
   /** Results of a batch write → per-user outcome; inputs HubSpot gave no result for are failed with its first error. */
-  function outcomeOf(writes: ContactWrite[], response: { results: Array<{ id: string; properties: Record<string, string | null> }> }, userIdOf: (result: { id: string; properties: Record<string, string | null> }) => string | undefined): ContactWriteResult {
+  function outcomeOf(
+    writes: ContactWrite[],
+    response: { results: Array<{ id: string; properties: Record<string, string | null> }> },
+    userIdOf: (result: { id: string; properties: Record<string, string | null> }) => string | undefined,
+  ): ContactWriteResult {
     const written: ContactWriteResult['written'] = [];
     for (const result of response.results) {
       const userId = userIdOf(result);
@@ -67,9 +71,11 @@ export function createHubspotActivities({ hubspot, timeZone, budget }: HubspotAc
     if (writes.length === 0) return { written: [], failed: [] };
     let response;
     try {
-      response = await paced(() => hubspot.crm.contacts.batchApi.create({
-        inputs: writes.map((w) => ({ properties: { ...w.properties, line_user_id: w.userId }, associations: [], objectWriteTraceId: w.userId })),
-      }));
+      response = await paced(() =>
+        hubspot.crm.contacts.batchApi.create({
+          inputs: writes.map((w) => ({ properties: { ...w.properties, line_user_id: w.userId }, associations: [], objectWriteTraceId: w.userId })),
+        }),
+      );
     } catch (error) {
       throw hubspotFailure(error, { operation: `batch create of ${writes.length} contacts`, timeZone });
     }

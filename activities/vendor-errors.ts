@@ -53,9 +53,7 @@ function messageOf(body: unknown, fallback: string): string {
 /** Milliseconds until the next midnight in a time zone (HubSpot's daily limit resets then). */
 export function msUntilNextMidnight(now: number, timeZone: string): number {
   const parts = Object.fromEntries(
-    new Intl.DateTimeFormat('en-US', { timeZone, hour12: false, hour: 'numeric', minute: 'numeric', second: 'numeric' })
-      .formatToParts(new Date(now))
-      .map((p) => [p.type, p.value]),
+    new Intl.DateTimeFormat('en-US', { timeZone, hour12: false, hour: 'numeric', minute: 'numeric', second: 'numeric' }).formatToParts(new Date(now)).map((p) => [p.type, p.value]),
   );
   const elapsed = ((Number(parts.hour) % 24) * 3600 + Number(parts.minute) * 60 + Number(parts.second)) * 1000 + (now % 1000);
   return Math.max(1000, 24 * 3600 * 1000 - elapsed);

@@ -202,7 +202,11 @@ interface WallTimeSplit {
 
 function splitWallTime(wall: [number, number], hubspotRunning: Array<[number, number]>, lineRunning: Array<[number, number]>, hubspotPending: Array<[number, number]>): WallTimeSplit {
   const edges: Array<[number, 'h' | 'l' | 'p', 1 | -1]> = [];
-  for (const [list, kind] of [[hubspotRunning, 'h'], [lineRunning, 'l'], [hubspotPending, 'p']] as const) {
+  for (const [list, kind] of [
+    [hubspotRunning, 'h'],
+    [lineRunning, 'l'],
+    [hubspotPending, 'p'],
+  ] as const) {
     for (const [a, b] of list) edges.push([a, kind, 1], [b, kind, -1]);
   }
   edges.sort((x, y) => x[0] - y[0]);
@@ -278,7 +282,18 @@ async function runTimes(client: Client, workflowId: string, runId: string): Prom
   const wall: [number, number] = events.length ? [at(events[0]!), at(events[events.length - 1]!)] : [0, 0];
   const wallMs = wall[1] - wall[0];
   const split = splitWallTime(wall, hubspot, line, hubspotPending);
-  return { runId, wallMs, lineBusyMs: unionMs(line), hubspotBusyMs: unionMs(hubspot), anyBusyMs: unionMs([...line, ...hubspot]), events: events.length, queueWaitMs, hubspotPending, hubspotStarts, split };
+  return {
+    runId,
+    wallMs,
+    lineBusyMs: unionMs(line),
+    hubspotBusyMs: unionMs(hubspot),
+    anyBusyMs: unionMs([...line, ...hubspot]),
+    events: events.length,
+    queueWaitMs,
+    hubspotPending,
+    hubspotStarts,
+    split,
+  };
 }
 
 const mean = (xs: number[]) => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : 0);
@@ -400,7 +415,10 @@ try {
   const times: RunTimes[] = [];
   for (const run of sampled) times.push(await runTimes(client, handle.workflowId, run.runId));
 
-  const importRequests = (stats.endpoints['POST /crm/v3/objects/contacts/batch/read'] ?? 0) + (stats.endpoints['POST /crm/v3/objects/contacts/batch/create'] ?? 0) + (stats.endpoints['POST /crm/v3/objects/contacts/batch/update'] ?? 0);
+  const importRequests =
+    (stats.endpoints['POST /crm/v3/objects/contacts/batch/read'] ?? 0) +
+    (stats.endpoints['POST /crm/v3/objects/contacts/batch/create'] ?? 0) +
+    (stats.endpoints['POST /crm/v3/objects/contacts/batch/update'] ?? 0);
   const requestsPerContact = importRequests / Math.max(1, status.friendsSeen);
   const contactsPerSecond = handled(status) / (wallMs / 1000);
   const sum = (f: (t: RunTimes) => number) => times.reduce((a, t) => a + f(t), 0);
@@ -425,8 +443,34 @@ try {
     // overlapping views: the share of time with at least one LINE / HubSpot call running
     lineBusyShare: round(sum((t) => t.lineBusyMs) / sampledWall, 3),
     hubspotBusyShare: round(sum((t) => t.hubspotBusyMs) / sampledWall, 3),
-    hubspotQueueWaitMs: { p50: round(percentile(times.flatMap((t) => t.queueWaitMs.hubspot), 50)), p99: round(percentile(times.flatMap((t) => t.queueWaitMs.hubspot), 99)) },
-    lineQueueWaitMs: { p50: round(percentile(times.flatMap((t) => t.queueWaitMs.line), 50)), p99: round(percentile(times.flatMap((t) => t.queueWaitMs.line), 99)) },
+    hubspotQueueWaitMs: {
+      p50: round(
+        percentile(
+          times.flatMap((t) => t.queueWaitMs.hubspot),
+          50,
+        ),
+      ),
+      p99: round(
+        percentile(
+          times.flatMap((t) => t.queueWaitMs.hubspot),
+          99,
+        ),
+      ),
+    },
+    lineQueueWaitMs: {
+      p50: round(
+        percentile(
+          times.flatMap((t) => t.queueWaitMs.line),
+          50,
+        ),
+      ),
+      p99: round(
+        percentile(
+          times.flatMap((t) => t.queueWaitMs.line),
+          99,
+        ),
+      ),
+    },
     // share of the sampled runs' wall time with no HubSpot request waiting or running: the pacing could not be used
     hubspotStarvedShare: round(1 - sum((t) => unionMs(t.hubspotPending)) / sampledWall, 3),
   };

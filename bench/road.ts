@@ -118,7 +118,10 @@ function num(name: string, text: string, { zero = false } = {}): number {
   return value;
 }
 
-const scenarios = flags.scenario.split(',').map((s) => s.trim()).filter(Boolean) as Scenario[];
+const scenarios = flags.scenario
+  .split(',')
+  .map((s) => s.trim())
+  .filter(Boolean) as Scenario[];
 for (const s of scenarios) {
   if (!SCENARIOS.includes(s)) {
     console.error(`unknown scenario "${s}" (one of ${SCENARIOS.join(', ')})\n\n${HELP}`);
@@ -187,10 +190,12 @@ function judge(scenario: Scenario, target: string, measured: number | string | n
 function table(rows: Array<Array<unknown>>, header: string[]): string {
   const cells = [header, ...rows.map((r) => r.map((c) => (c === null || c === undefined ? '-' : String(c))))];
   const widths = header.map((_, i) => Math.max(...cells.map((r) => (r[i] ?? '').length)));
-  return cells.map((r, k) => {
-    const line = r.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
-    return k === 0 ? `${line}\n${widths.map((w) => '─'.repeat(w)).join('  ')}` : line;
-  }).join('\n');
+  return cells
+    .map((r, k) => {
+      const line = r.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
+      return k === 0 ? `${line}\n${widths.map((w) => '─'.repeat(w)).join('  ')}` : line;
+    })
+    .join('\n');
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -465,7 +470,10 @@ async function writerRuns(client: Client, channelId: string, t0: number): Promis
     const events = history.events ?? [];
     if (process.env.ROAD_SAVE_WRITER_HISTORY) {
       const { encodeHistory } = await import('../test/support/record-histories.ts');
-      await writeFile(`${process.env.ROAD_SAVE_WRITER_HISTORY}-${runs.length}.json`, JSON.stringify({ workflowId: w.workflowId, runId: w.runId, type: w.type, status: w.status.name, events: events.length, history: encodeHistory(history) }));
+      await writeFile(
+        `${process.env.ROAD_SAVE_WRITER_HISTORY}-${runs.length}.json`,
+        JSON.stringify({ workflowId: w.workflowId, runId: w.runId, type: w.type, status: w.status.name, events: events.length, history: encodeHistory(history) }),
+      );
     }
     const at = (e: (typeof events)[number]) => Number(e.eventTime?.seconds ?? 0) * 1000 + Math.round((e.eventTime?.nanos ?? 0) / 1e6);
     let scheduled = 0;
@@ -523,7 +531,12 @@ async function lifted() {
       const warm = await startService(stack, 'road-lifted-warmup');
       try {
         await followStep(stack, warm, 50, 100);
-        if (options.bareSeconds > 0) await load(bare!.url, 50, freshUserIds(100).map((id) => signed(followEvent(id))));
+        if (options.bareSeconds > 0)
+          await load(
+            bare!.url,
+            50,
+            freshUserIds(100).map((id) => signed(followEvent(id))),
+          );
       } finally {
         await warm.stop();
       }
@@ -532,7 +545,13 @@ async function lifted() {
     for (const rate of options.rates) {
       let bareFigures: LoadFigures | null = null;
       if (options.bareSeconds > 0) {
-        bareFigures = (await load(bare!.url, rate, freshUserIds(Math.round(rate * options.bareSeconds)).map((id) => signed(followEvent(id))))).figures;
+        bareFigures = (
+          await load(
+            bare!.url,
+            rate,
+            freshUserIds(Math.round(rate * options.bareSeconds)).map((id) => signed(followEvent(id))),
+          )
+        ).figures;
       }
       const service = await startService(stack, `road-lifted-${rate}`);
       let step;
@@ -550,7 +569,11 @@ async function lifted() {
       const full = {
         ...step,
         bare: bareFigures,
-        ackToBare: { p50: ratio(step.webhook.ackMs.p50, bareFigures?.ackMs.p50), p99: ratio(step.webhook.ackMs.p99, bareFigures?.ackMs.p99), max: ratio(step.webhook.ackMs.max, bareFigures?.ackMs.max) },
+        ackToBare: {
+          p50: ratio(step.webhook.ackMs.p50, bareFigures?.ackMs.p50),
+          p99: ratio(step.webhook.ackMs.p99, bareFigures?.ackMs.p99),
+          max: ratio(step.webhook.ackMs.max, bareFigures?.ackMs.max),
+        },
         sustained,
       };
       steps.push(full);
@@ -585,14 +608,39 @@ async function lifted() {
           s.hubspot.total,
           s.sustained ? 'yes' : 'no',
         ]),
-        ['rate/s', 'sent', 'achieved', 'ack p50', 'ack p99', 'ack max', 'bare p50', 'bare p99', 'bare max', '÷bare p50', '÷bare p99', 'non-200', 'exactly 1', 'dup', 'e→c p50', 'e→c p99', 'growth', 'HS reqs', 'sustained'],
+        [
+          'rate/s',
+          'sent',
+          'achieved',
+          'ack p50',
+          'ack p99',
+          'ack max',
+          'bare p50',
+          'bare p99',
+          'bare max',
+          '÷bare p50',
+          '÷bare p99',
+          'non-200',
+          'exactly 1',
+          'dup',
+          'e→c p50',
+          'e→c p99',
+          'growth',
+          'HS reqs',
+          'sustained',
+        ],
       ),
     );
     console.log('  ms; e→c: request due time → contact createdAt in the sandbox; growth: e→c median of the last tenth − first tenth');
     for (const s of steps) {
       judge('lifted', `${s.rate}/s: every answer 200`, s.webhook.non200, s.webhook.non200 === 0);
       judge('lifted', `${s.rate}/s: no event answered 200 lost`, s.delivery.missingAmongAnswered200, s.delivery.missingAmongAnswered200 === 0);
-      judge('lifted', `${s.rate}/s: every friend exactly one contact`, `${s.delivery.exactlyOnce}/${s.delivery.friends} (missing ${s.delivery.missing}, dup ${s.delivery.duplicated})`, s.delivery.exactlyOnce === s.delivery.friends);
+      judge(
+        'lifted',
+        `${s.rate}/s: every friend exactly one contact`,
+        `${s.delivery.exactlyOnce}/${s.delivery.friends} (missing ${s.delivery.missing}, dup ${s.delivery.duplicated})`,
+        s.delivery.exactlyOnce === s.delivery.friends,
+      );
       judge('lifted', `${s.rate}/s: ack p99 < 100 ms`, s.webhook.ackMs.p99, (s.webhook.ackMs.p99 ?? Infinity) < 100);
       if (s.rate === 200) judge('lifted', '200/s: event→contact p99 < 5 s', s.eventToContactMs.p99, (s.eventToContactMs.p99 ?? Infinity) < 5000);
     }
@@ -630,7 +678,11 @@ async function limited() {
     try {
       const friends = freshUserIds(options.knownFriends);
       await seedFriends(stack.line.url, friends);
-      const seedLoad = await load(`${b.url}/webhooks/line`, 50, friends.map((id) => signed(followEvent(id))));
+      const seedLoad = await load(
+        `${b.url}/webhooks/line`,
+        50,
+        friends.map((id) => signed(followEvent(id))),
+      );
       const seeded = await waitForWriter(stack.client, b.config.lineChannelId, seedLoad.result.status.filter((s) => s === 200).length, Date.now() + options.drainTimeoutMs);
       const seedView = await waitForContacts(stack, friends, Date.now() + 10_000);
       const seedCounts = tally(friends, seedView);
@@ -672,15 +724,44 @@ async function limited() {
     console.log(
       table(
         [
-          ['new-friend follows', follows.webhook.sent, follows.webhook.achievedRate, follows.webhook.ackMs.p50, follows.webhook.ackMs.p99, follows.webhook.non200, `${follows.delivery.exactlyOnce}/${follows.delivery.friends}`, follows.lastSendToAllContactsMs, follows.hubspot.total, round(perNewFriend, 4), follows.hubspot.rateLimited],
-          ['known-friend messages', messages.webhook.sent, messages.webhook.achievedRate, messages.webhook.ackMs.p50, messages.webhook.ackMs.p99, messages.webhook.non200, `${messages.applied}/${messages.webhook.sent} applied`, messages.lastSendToAppliedMs, messages.hubspot.total, messages.requestsPerMessage, messages.hubspot.rateLimited],
+          [
+            'new-friend follows',
+            follows.webhook.sent,
+            follows.webhook.achievedRate,
+            follows.webhook.ackMs.p50,
+            follows.webhook.ackMs.p99,
+            follows.webhook.non200,
+            `${follows.delivery.exactlyOnce}/${follows.delivery.friends}`,
+            follows.lastSendToAllContactsMs,
+            follows.hubspot.total,
+            round(perNewFriend, 4),
+            follows.hubspot.rateLimited,
+          ],
+          [
+            'known-friend messages',
+            messages.webhook.sent,
+            messages.webhook.achievedRate,
+            messages.webhook.ackMs.p50,
+            messages.webhook.ackMs.p99,
+            messages.webhook.non200,
+            `${messages.applied}/${messages.webhook.sent} applied`,
+            messages.lastSendToAppliedMs,
+            messages.hubspot.total,
+            messages.requestsPerMessage,
+            messages.hubspot.rateLimited,
+          ],
         ],
         ['step', 'sent', 'achieved', 'ack p50', 'ack p99', 'non-200', 'delivered', 'last send→done ms', 'HS reqs', 'HS reqs/event', '429'],
       ),
     );
     console.log(`  sandbox: most requests in any rolling 10 s over the scenario ${end.maxRequestsIn10s} (limit ${LIMITED_PER_10S})`);
     judge('limited', 'follows: every new friend exactly one contact', `${follows.delivery.exactlyOnce}/${follows.delivery.friends}`, follows.delivery.exactlyOnce === follows.delivery.friends);
-    judge('limited', 'follows: last send → every contact in HubSpot ≤ 30 s', follows.lastSendToAllContactsMs === null ? 'not all there' : `${round(follows.lastSendToAllContactsMs / 1000)} s`, follows.lastSendToAllContactsMs !== null && follows.lastSendToAllContactsMs <= 30_000);
+    judge(
+      'limited',
+      'follows: last send → every contact in HubSpot ≤ 30 s',
+      follows.lastSendToAllContactsMs === null ? 'not all there' : `${round(follows.lastSendToAllContactsMs / 1000)} s`,
+      follows.lastSendToAllContactsMs !== null && follows.lastSendToAllContactsMs <= 30_000,
+    );
     judge('limited', 'follows: HubSpot requests per new friend ≤ 0.03', round(perNewFriend, 4), perNewFriend <= 0.03);
     judge('limited', 'follows: 0 × 429', follows.hubspot.rateLimited, follows.hubspot.rateLimited === 0);
     judge('limited', 'messages: all applied', `${messages.applied}/${messages.webhook.sent}`, messages.writerCaughtUp && messages.applied === messages.webhook.sent);
@@ -784,7 +865,11 @@ async function cost() {
       }
       const c = await channelCost(stack.client, step.channel);
       const events = step.webhook.sent - step.webhook.non200;
-      const total = { runs: c.inbox.runs + c.batch.runs + c.other.runs, historyEvents: c.inbox.historyEvents + c.batch.historyEvents + c.other.historyEvents, actions: c.inbox.actions + c.batch.actions + c.other.actions };
+      const total = {
+        runs: c.inbox.runs + c.batch.runs + c.other.runs,
+        historyEvents: c.inbox.historyEvents + c.batch.historyEvents + c.other.historyEvents,
+        actions: c.inbox.actions + c.batch.actions + c.other.actions,
+      };
       const actionsByKind: Record<string, number> = {};
       for (const part of [c.inbox, c.batch, c.other]) for (const [k, v] of Object.entries(part.actionsByKind)) actionsByKind[k] = (actionsByKind[k] ?? 0) + v;
       const full = {
@@ -804,7 +889,9 @@ async function cost() {
         note: 'heartbeats and queries are not in histories and not counted',
       };
       steps.push(full);
-      log(`cost ${rate}/s: ${events} events, ${total.runs} runs (${c.inbox.runs} writer, ${c.batch.runs} batch), ${total.historyEvents} history events (${full.historyEventsPerEvent}/event), ${total.actions} actions (${full.actionsPerEvent}/event) ${JSON.stringify(actionsByKind)}`);
+      log(
+        `cost ${rate}/s: ${events} events, ${total.runs} runs (${c.inbox.runs} writer, ${c.batch.runs} batch), ${total.historyEvents} history events (${full.historyEventsPerEvent}/event), ${total.actions} actions (${full.actionsPerEvent}/event) ${JSON.stringify(actionsByKind)}`,
+      );
     }
     console.log('\ncost: Temporal history events and billed actions per friend event (follows of new friends, HubSpot limit lifted)');
     console.log(
@@ -826,7 +913,12 @@ async function cost() {
         ['rate/s', 'events', 'exactly 1', 'writer runs', 'batches', 'friends/batch', 'writer hist', 'batch hist', 'hist/event', 'writer acts', 'batch acts', 'acts/event'],
       ),
     );
-    for (const s of steps) console.log(`  ${s.rate}/s actions by kind: ${Object.entries(s.actionsByKind).map(([k, v]) => `${k} ${v}`).join(', ')}`);
+    for (const s of steps)
+      console.log(
+        `  ${s.rate}/s actions by kind: ${Object.entries(s.actionsByKind)
+          .map(([k, v]) => `${k} ${v}`)
+          .join(', ')}`,
+      );
     console.log('  (heartbeats that reach the server and queries are billed too but are not in histories: not counted)');
     const fast = steps.find((s) => s.rate === COST_FAST_RATE);
     if (fast) {
@@ -877,7 +969,11 @@ async function importScenario() {
       while (running) {
         const ids = freshUserIds(Math.round(options.importLiveRate * chunkSeconds));
         await seedFriends(stack.line.url, ids);
-        const { result } = await load(`${service.url}/webhooks/line`, options.importLiveRate, ids.map((id) => signed(followEvent(id))));
+        const { result } = await load(
+          `${service.url}/webhooks/line`,
+          options.importLiveRate,
+          ids.map((id) => signed(followEvent(id))),
+        );
         live.userIds.push(...ids);
         live.due.push(...result.dueAtEpochMs);
         live.status.push(...result.status);
@@ -907,7 +1003,18 @@ async function importScenario() {
         channel: channelId,
         seeded: options.importFriends,
         import: status
-          ? { state: status.state, friendsSeen: status.friendsSeen, created: status.created, updated: status.updated, unchanged: status.unchanged, skipped: status.skipped, failed: status.failed, pages: status.pages, wallSeconds: round(wallMs / 1000, 2), friendsPerSecond: round(importPerSecond) }
+          ? {
+              state: status.state,
+              friendsSeen: status.friendsSeen,
+              created: status.created,
+              updated: status.updated,
+              unchanged: status.unchanged,
+              skipped: status.skipped,
+              failed: status.failed,
+              pages: status.pages,
+              wallSeconds: round(wallMs / 1000, 2),
+              friendsPerSecond: round(importPerSecond),
+            }
           : null,
         live: {
           rate: options.importLiveRate,
@@ -952,7 +1059,9 @@ async function importScenario() {
           ['import', 'handled', 'wall s', 'friends/s', 'ceiling/s', 'ratio', 'HS req/contact', '429', 'live sent', 'non-200', 'live exactly 1', 'live ack p99', 'live e→c p50', 'live e→c p99'],
         ),
       );
-      console.log(`  ceiling = ${LIMITED_PER_10S}/10 s ÷ (HubSpot batch requests ${hubspot.batchRequests} ÷ contacts created ${contactsCreated}); the HubSpot queue runs at ${hubspotActivitiesPerSecond(LIMITED_PER_10S)}/s, each process keeps its window exact (src/hubspot/budget.ts)`);
+      console.log(
+        `  ceiling = ${LIMITED_PER_10S}/10 s ÷ (HubSpot batch requests ${hubspot.batchRequests} ÷ contacts created ${contactsCreated}); the HubSpot queue runs at ${hubspotActivitiesPerSecond(LIMITED_PER_10S)}/s, each process keeps its window exact (src/hubspot/budget.ts)`,
+      );
       judge('import', 'the import completes', figures.import?.state ?? 'no status', figures.import?.state === 'completed' && importHandled >= options.importFriends);
       judge('import', 'live follows: every answer 200', figures.live.non200, figures.live.non200 === 0);
       judge('import', 'live follows complete: every friend exactly one contact', `${liveCounts.exactlyOnce}/${liveCounts.friends}`, liveCounts.exactlyOnce === liveCounts.friends);
@@ -1010,7 +1119,12 @@ async function main(): Promise<void> {
   }
 
   console.log('\nTargets');
-  console.log(table(verdicts.map((v) => [v.pass ? 'PASS' : 'FAIL', v.scenario, v.target, v.measured]), ['', 'scenario', 'target', 'measured']));
+  console.log(
+    table(
+      verdicts.map((v) => [v.pass ? 'PASS' : 'FAIL', v.scenario, v.target, v.measured]),
+      ['', 'scenario', 'target', 'measured'],
+    ),
+  );
 
   const stamp = new Date().toISOString().replace(/[:.]/g, '-');
   const report = {
@@ -1018,7 +1132,12 @@ async function main(): Promise<void> {
     at: new Date().toISOString(),
     command: `npm run bench:road -- ${process.argv.slice(2).join(' ')}`.trim(),
     options,
-    machine: { cores: os.availableParallelism(), cpu: os.cpus()[0]?.model, node: process.version, loadAverage: { before: loadBefore.map((l) => round(l, 2)), after: os.loadavg().map((l) => round(l, 2)) } },
+    machine: {
+      cores: os.availableParallelism(),
+      cpu: os.cpus()[0]?.model,
+      node: process.version,
+      loadAverage: { before: loadBefore.map((l) => round(l, 2)), after: os.loadavg().map((l) => round(l, 2)) },
+    },
     verdicts,
     results,
     errors,

@@ -24,7 +24,10 @@ export function sourceHash() {
   for (const dir of SOURCE_DIRS) if (existsSync(join(ROOT, dir))) walk(join(ROOT, dir));
   for (const file of SOURCE_FILES) {
     const path = join(ROOT, file);
-    hash.update(file).update('\0').update(existsSync(path) ? readFileSync(path) : '');
+    hash
+      .update(file)
+      .update('\0')
+      .update(existsSync(path) ? readFileSync(path) : '');
   }
   return hash.digest('hex').slice(0, 20);
 }

@@ -72,7 +72,6 @@ function plan(friend: BatchFriend, profileReadAt: number): Planned {
   };
 }
 
-
 const importOutcomeOf = (decision: ContactDecision): ImportRowOutcome => {
   if (decision.action === 'create') return 'created';
   if (decision.action === 'update') return 'updated';
@@ -215,7 +214,7 @@ export async function contactBatchWorkflow(input: ContactBatchInput): Promise<Co
   if (input.writerWorkflowId && input.batchId) {
     await getExternalWorkflowHandle(input.writerWorkflowId)
       .signal(batchDoneSignal, { batchId: input.batchId, result: { friends: result } })
-      .catch((error: unknown) => log.error('the writer is gone: it did not get this batch\'s result', { writer: input.writerWorkflowId, reason: (error as Error).message }));
+      .catch((error: unknown) => log.error("the writer is gone: it did not get this batch's result", { writer: input.writerWorkflowId, reason: (error as Error).message }));
   }
   return { friends: result };
 }

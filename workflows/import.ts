@@ -111,8 +111,7 @@ export const MAX_FAILURES_LISTED = 100;
 
 const DEFAULT_PAGE_SIZE = 1000;
 
-const clamp = (value: number | undefined, fallback: number, min: number, max: number) =>
-  value === undefined || !Number.isFinite(value) ? fallback : Math.min(max, Math.max(min, Math.trunc(value)));
+const clamp = (value: number | undefined, fallback: number, min: number, max: number) => (value === undefined || !Number.isFinite(value) ? fallback : Math.min(max, Math.max(min, Math.trunc(value))));
 
 export function describeProgress(p: ImportProgress): string {
   const counts = `${p.friendsSeen} friends seen: ${p.created} created, ${p.updated} updated, ${p.unchanged} unchanged, ${p.skipped} skipped, ${p.failed} failed`;

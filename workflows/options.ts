@@ -13,15 +13,13 @@ export const TEMPORAL_RETRY = { initialInterval: '1 second', backoffCoefficient:
 export const lineActivities = () => proxyActivities<LineActivities>({ startToCloseTimeout: '20 seconds', retry: LINE_RETRY });
 
 /** Profiles of a batch: heartbeated per read, so a dead worker is noticed in seconds and the retry resumes. */
-export const lineBatchActivities = () =>
-  proxyActivities<LineActivities>({ startToCloseTimeout: '2 minutes', heartbeatTimeout: '15 seconds', retry: LINE_RETRY });
+export const lineBatchActivities = () => proxyActivities<LineActivities>({ startToCloseTimeout: '2 minutes', heartbeatTimeout: '15 seconds', retry: LINE_RETRY });
 
 /** A follower page. */
 export const followerPageActivities = () => proxyActivities<LineActivities>({ startToCloseTimeout: '1 minute', retry: LINE_RETRY });
 
 /** HubSpot: one activity is one request, on the queue whose rate limit paces all workers together. */
-export const hubspotActivities = (taskQueue: string) =>
-  proxyActivities<HubspotActivities>({ taskQueue, startToCloseTimeout: '30 seconds', retry: HUBSPOT_RETRY } satisfies ActivityOptions);
+export const hubspotActivities = (taskQueue: string) => proxyActivities<HubspotActivities>({ taskQueue, startToCloseTimeout: '30 seconds', retry: HUBSPOT_RETRY } satisfies ActivityOptions);
 
 /** Hand-offs to other workflows (an import's rows to the writers). */
 export const inboxActivities = () => proxyActivities<InboxActivities>({ startToCloseTimeout: '1 minute', retry: TEMPORAL_RETRY });

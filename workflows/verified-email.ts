@@ -21,7 +21,6 @@ export interface VerifiedEmailContext {
   hubspot: ActivityInterfaceFor<HubspotActivities>;
 }
 
-
 /** Applies one verified e-mail; returns a one-line outcome (no e-mail addresses in it). */
 export async function applyVerifiedEmail({ userId, email: rawEmail, timeZone, line, hubspot }: VerifiedEmailContext): Promise<string> {
   const email = normalizeEmail(rawEmail);
@@ -35,8 +34,7 @@ export async function applyVerifiedEmail({ userId, email: rawEmail, timeZone, li
   let refused: string | undefined;
 
   for (let round = 1; round <= VERIFIED_EMAIL_ROUNDS; round++) {
-    const byLineUserId: ExistingContact | null =
-      (await hubspot.readContactsByLineUserId.executeWithOptions({ summary: 'find contact by line_user_id' }, [[userId]]))[userId] ?? null;
+    const byLineUserId: ExistingContact | null = (await hubspot.readContactsByLineUserId.executeWithOptions({ summary: 'find contact by line_user_id' }, [[userId]]))[userId] ?? null;
     const byEmail = await hubspot.readContactByEmail.executeWithOptions({ summary: 'find contact by verified e-mail' }, [email]);
     const other = byEmail && byEmail.id !== byLineUserId?.id ? byEmail : null;
     const otherUserId = other?.properties.line_user_id;

@@ -2,17 +2,7 @@
 // observed about a LINE user and the contact HubSpot has for them, which properties to write.
 // Deterministic (imported by Temporal workflow code): no I/O, no clock, no randomness.
 
-import type {
-  ContactDecision,
-  ContactProperties,
-  CreatedVia,
-  ExistingContact,
-  LineFollow,
-  LineProfile,
-  NoChangeReason,
-  Observation,
-  RuleInput,
-} from './types.ts';
+import type { ContactDecision, ContactProperties, CreatedVia, ExistingContact, LineFollow, LineProfile, NoChangeReason, Observation, RuleInput } from './types.ts';
 import { dummyEmail, isDummyEmail, isEmailAddress, isLineUserId, isMissing, normalizeEmail, parseHubspotTime, syncDate } from './values.ts';
 
 /** `line_created_via` of a contact created by this observation. */

@@ -96,8 +96,7 @@ function daysInMonth(year: number, month: number): number {
 const INTEGER = /^-?\d+$/;
 const DECIMAL = /^-?\d+\.\d+$/;
 const ISO_DATE = /^(\d{4})-(\d{2})-(\d{2})$/;
-const ISO_DATE_TIME =
-  /^(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d+))?)?(?:(Z)|([+-])(\d{2})(?::?(\d{2}))?)?$/i;
+const ISO_DATE_TIME = /^(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d+))?)?(?:(Z)|([+-])(\d{2})(?::?(\d{2}))?)?$/i;
 
 /**
  * A HubSpot date/datetime value as epoch ms: an epoch-ms string (`"1714532645678"`), an ISO

@@ -74,9 +74,7 @@ async function ensureProperty(hubspot: Client, definition: PropertyDefinition, r
     const have = new Set((existing.options ?? []).map((o) => o.value));
     const missing = definition.options.filter((o) => !have.has(o.value));
     if (missing.length > 0) {
-      await call(`property ${definition.name} options update`, () =>
-        api.update('contacts', definition.name, { options: [...(existing.options ?? []), ...missing] } as never),
-      );
+      await call(`property ${definition.name} options update`, () => api.update('contacts', definition.name, { options: [...(existing.options ?? []), ...missing] } as never));
       report.updated.push(`${definition.name} options ${missing.map((o) => o.value).join(', ')}`);
     }
   }

@@ -229,7 +229,11 @@ export class FriendDirectory {
     const limit = query.limit ?? FRIENDS_DEFAULT_LIMIT;
     if (!Number.isInteger(limit) || limit < 1 || limit > FRIENDS_MAX_LIMIT) throw new FriendsError(400, `limit must be a whole number from 1 to ${FRIENDS_MAX_LIMIT}`);
     if (query.follow !== undefined && !FOLLOW_STATES.includes(query.follow)) throw new FriendsError(400, 'follow must be YES or NO');
-    const base: Filter[] = [{ propertyName: 'line_user_id', operator: 'HAS_PROPERTY' }, ...(query.follow ? [{ propertyName: 'line_follow', operator: 'EQ', value: query.follow }] : []), ...nameFilters(query.q)];
+    const base: Filter[] = [
+      { propertyName: 'line_user_id', operator: 'HAS_PROPERTY' },
+      ...(query.follow ? [{ propertyName: 'line_follow', operator: 'EQ', value: query.follow }] : []),
+      ...nameFilters(query.q),
+    ];
     const byIdBelow = (id: string | undefined): Filter[] => (id === undefined ? [] : [{ propertyName: 'hs_object_id', operator: 'LT', value: id }]);
     const idDescending = { propertyName: 'hs_object_id', direction: 'DESCENDING' } as const;
 
@@ -270,7 +274,12 @@ export class FriendDirectory {
           continue;
         }
         const oldest = dateOf(answer.results.at(-1)!);
-        friends.push(...answer.results.filter((r) => dateOf(r) > oldest).sort(newestFirst).map(friendOf));
+        friends.push(
+          ...answer.results
+            .filter((r) => dateOf(r) > oldest)
+            .sort(newestFirst)
+            .map(friendOf),
+        );
         // the oldest date may go on past this answer: read it by record ID
         cursor = { d: oldest };
         continue;

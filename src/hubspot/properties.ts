@@ -17,8 +17,7 @@ export interface PropertyDefinition {
   options?: Array<{ label: string; value: string; displayOrder: number; hidden: boolean }>;
 }
 
-const options = (values: readonly string[]) =>
-  values.map((value, displayOrder) => ({ label: value, value, displayOrder, hidden: false }));
+const options = (values: readonly string[]) => values.map((value, displayOrder) => ({ label: value, value, displayOrder, hidden: false }));
 
 export const LINE_PROPERTIES: readonly PropertyDefinition[] = [
   {
@@ -69,7 +68,7 @@ export const LINE_PROPERTIES: readonly PropertyDefinition[] = [
   {
     name: 'line_last_message',
     label: 'LINE Last Message',
-    description: 'Text of the friend\'s latest LINE message; [sticker], [image], [video], [audio], [file] or [location] for other types',
+    description: "Text of the friend's latest LINE message; [sticker], [image], [video], [audio], [file] or [location] for other types",
     type: 'string',
     fieldType: 'textarea',
     groupName: 'line',
@@ -77,7 +76,7 @@ export const LINE_PROPERTIES: readonly PropertyDefinition[] = [
   {
     name: 'line_last_message_at',
     label: 'LINE Last Message At',
-    description: 'Time of the friend\'s latest LINE message',
+    description: "Time of the friend's latest LINE message",
     type: 'datetime',
     fieldType: 'date',
     groupName: 'line',

@@ -57,10 +57,7 @@ try {
 
 const target = importTargetOf(config);
 const started = await startImport(client, { ...target, ...(pageSize ? { pageSize } : {}) });
-log(
-  `${started.alreadyRunning ? 'joined the import already running' : 'started an import'} of channel ${target.channelId}: ` +
-    `importId ${started.importId} (workflow ${started.workflowId})`,
-);
+log(`${started.alreadyRunning ? 'joined the import already running' : 'started an import'} of channel ${target.channelId}: ` + `importId ${started.importId} (workflow ${started.workflowId})`);
 process.stdout.write(`${JSON.stringify({ importId: started.importId, workflowId: started.workflowId, runId: started.runId, alreadyRunning: started.alreadyRunning })}\n`);
 
 if (!args.wait) {

@@ -53,7 +53,6 @@ class CliError extends Error {
   }
 }
 
-
 function pathOf(url: string): string {
   return new URL(url).pathname;
 }
@@ -87,8 +86,14 @@ class SandboxLine {
     } catch {
       // not JSON
     }
-    if (response.status === 404 && path.startsWith('/_sandbox/') && !(typeof parsed === 'object' && parsed !== null && 'message' in parsed && String((parsed as { message: unknown }).message).startsWith('LINE does not know'))) {
-      throw new CliError(`${this.baseUrl} is not a sandbox LINE API (no ${pathOf(`${this.baseUrl}${path}`)}): this command works only with the sandbox started by \`npm start\` without LINE credentials`);
+    if (
+      response.status === 404 &&
+      path.startsWith('/_sandbox/') &&
+      !(typeof parsed === 'object' && parsed !== null && 'message' in parsed && String((parsed as { message: unknown }).message).startsWith('LINE does not know'))
+    ) {
+      throw new CliError(
+        `${this.baseUrl} is not a sandbox LINE API (no ${pathOf(`${this.baseUrl}${path}`)}): this command works only with the sandbox started by \`npm start\` without LINE credentials`,
+      );
     }
     if (response.status >= 400 && response.status !== 404) {
       const message = typeof parsed === 'object' && parsed !== null && 'message' in parsed ? String((parsed as { message: unknown }).message) : text;
@@ -138,7 +143,9 @@ async function deliver(serviceUrl: string, channelSecret: string, event: Webhook
       throw new CliError(`cannot reach the service at ${serviceUrl}: is \`npm start\` running?`);
     }
     const ok = result.status >= 200 && result.status < 300;
-    say(`${label}: ${ev.type} event ${ev.webhookEventId}${ev.deliveryContext.isRedelivery ? ' (isRedelivery: true)' : ''} → POST ${url} → ${result.status}${ok ? '' : ` ${result.text.slice(0, 300)}`}`);
+    say(
+      `${label}: ${ev.type} event ${ev.webhookEventId}${ev.deliveryContext.isRedelivery ? ' (isRedelivery: true)' : ''} → POST ${url} → ${result.status}${ok ? '' : ` ${result.text.slice(0, 300)}`}`,
+    );
     if (result.status === 401) say('  the service rejected the signature: LINE_CHANNEL_SECRET here must be the secret the service uses');
     if (!ok) failed = true;
   }
@@ -188,7 +195,8 @@ async function main(): Promise<void> {
 
   if (action === 'import-seed') {
     const count = Number(target);
-    if (target === undefined || !/^\d+$/.test(target) || count < 1 || count > 100_000_000) throw new CliError('import-seed needs a number of friends from 1 to 100000000, e.g. `npm run line -- import-seed 1000`', 2);
+    if (target === undefined || !/^\d+$/.test(target) || count < 1 || count > 100_000_000)
+      throw new CliError('import-seed needs a number of friends from 1 to 100000000, e.g. `npm run line -- import-seed 1000`', 2);
     const result = await line.seedCount(count);
     say(`import-seed: added ${result.added} friends to the sandbox LINE account (no webhooks sent)`);
     say(`  the account now has ${result.friends} friends and ${result.blocked} blocked users`);
@@ -219,7 +227,11 @@ async function main(): Promise<void> {
       if (before?.state === 'friend') throw new CliError(`${userId} is already a friend of the sandbox account; LINE sends no follow event then (try \`unfollow\` first, or a new user)`);
       const result = await line.follow(userId, profile);
       const isUnblocked = result.previousState === 'blocked';
-      say(isUnblocked ? `follow: ${userId} ("${result.profile.displayName}") had blocked the account and unblocked it, so LINE sends follow with isUnblocked: true` : `follow: ${userId} ("${result.profile.displayName}") added the sandbox account as a friend`);
+      say(
+        isUnblocked
+          ? `follow: ${userId} ("${result.profile.displayName}") had blocked the account and unblocked it, so LINE sends follow with isUnblocked: true`
+          : `follow: ${userId} ("${result.profile.displayName}") added the sandbox account as a friend`,
+      );
       event = followEvent(userId, { isUnblocked, mode });
       break;
     }

@@ -91,7 +91,13 @@ try {
       ...lines.map((l) => `  ${l}`),
       '',
       ...(sandboxed
-        ? ['Make a sandbox friend follow and write (in another terminal):', '  npm run line -- follow', '  npm run line -- message', 'then find it on the console, in the Temporal UI (search LineUserId = "U…") and in the sandbox HubSpot contacts.', '']
+        ? [
+            'Make a sandbox friend follow and write (in another terminal):',
+            '  npm run line -- follow',
+            '  npm run line -- message',
+            'then find it on the console, in the Temporal UI (search LineUserId = "U…") and in the sandbox HubSpot contacts.',
+            '',
+          ]
         : []),
       'Ctrl-C stops everything.',
       '',

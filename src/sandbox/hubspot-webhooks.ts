@@ -75,9 +75,7 @@ export async function sendHubspotWebhook(options: SendHubspotWebhookOptions): Pr
   const raw = options.body ?? JSON.stringify(options.events ?? []);
   const timestamp = String(options.timestamp ?? Date.now());
   const signature =
-    options.signature === undefined
-      ? signHubspotRequest({ clientSecret: options.clientSecret, method: 'POST', uri: options.signedUri ?? options.url, body: raw, timestamp })
-      : options.signature;
+    options.signature === undefined ? signHubspotRequest({ clientSecret: options.clientSecret, method: 'POST', uri: options.signedUri ?? options.url, body: raw, timestamp }) : options.signature;
   const response = await fetch(options.url, {
     method: 'POST',
     headers: {

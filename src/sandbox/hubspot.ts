@@ -272,13 +272,9 @@ export function buildHubspotSandbox(options: HubspotSandboxOptions = {}): Hubspo
   app.get(`${properties}/groups`, async () => ({ results: [...portal.schema.groups.values()].map(groupView) }));
   app.post(`${properties}/groups`, async (request, reply) => reply.code(201).send(groupView(portal.schema.createGroup(request.body))));
   app.get<{ Params: { groupName: string } }>(`${properties}/groups/:groupName`, async (request) => groupView(portal.schema.getGroup(request.params.groupName)));
-  app.patch<{ Params: { groupName: string } }>(`${properties}/groups/:groupName`, async (request) =>
-    groupView(portal.schema.updateGroup(request.params.groupName, request.body)),
-  );
+  app.patch<{ Params: { groupName: string } }>(`${properties}/groups/:groupName`, async (request) => groupView(portal.schema.updateGroup(request.params.groupName, request.body)));
   app.get<{ Params: { propertyName: string } }>(`${properties}/:propertyName`, async (request) => propertyView(portal.schema.getProperty(request.params.propertyName)));
-  app.patch<{ Params: { propertyName: string } }>(`${properties}/:propertyName`, async (request) =>
-    propertyView(portal.schema.updateProperty(request.params.propertyName, request.body, now())),
-  );
+  app.patch<{ Params: { propertyName: string } }>(`${properties}/:propertyName`, async (request) => propertyView(portal.schema.updateProperty(request.params.propertyName, request.body, now())));
 
   // ---- contacts ----
   const contacts = '/crm/v3/objects/contacts';
@@ -303,10 +299,7 @@ export function buildHubspotSandbox(options: HubspotSandboxOptions = {}): Hubspo
   });
   app.get<{ Params: { contactId: string } }>(`${contacts}/:contactId`, async (request, reply) => {
     const q = query(request.query);
-    return send(
-      reply,
-      portal.read(request.params.contactId, { idProperty: text(q['idProperty']), properties: propertyNames(q['properties']), archived: text(q['archived']) === 'true' }),
-    );
+    return send(reply, portal.read(request.params.contactId, { idProperty: text(q['idProperty']), properties: propertyNames(q['properties']), archived: text(q['archived']) === 'true' }));
   });
   app.patch<{ Params: { contactId: string } }>(`${contacts}/:contactId`, async (request, reply) =>
     send(reply, portal.update(request.params.contactId, text(query(request.query)['idProperty']), request.body)),
@@ -389,7 +382,10 @@ export async function startHubspotSandbox(options: HubspotSandboxOptions & { por
 /** `properties=a,b`, `properties=a&properties=b` or both. */
 function propertyNames(value: unknown): string[] | undefined {
   const list = Array.isArray(value) ? value : value === undefined ? [] : [value];
-  const names = list.flatMap((v) => String(v).split(',')).map((s) => s.trim()).filter((s) => s !== '');
+  const names = list
+    .flatMap((v) => String(v).split(','))
+    .map((s) => s.trim())
+    .filter((s) => s !== '');
   return names.length > 0 ? [...new Set(names)] : undefined;
 }
 

@@ -349,7 +349,6 @@ export function buildLineSandbox(options: LineSandboxOptions = {}): LineSandboxA
     return { reset: true, ...controls.counts() };
   });
 
-
   app.decorate('lineSandbox', controls);
   return app as unknown as LineSandboxApp;
 }

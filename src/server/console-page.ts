@@ -180,8 +180,13 @@ export interface ConsoleView {
 
 function friendRow(friend: Friend, view: ConsoleView, t: Labels): string {
   const initial = escapeHtml(Array.from(friend.name ?? '?')[0] ?? '?');
-  const picture = friend.pictureUrl && /^https?:\/\//i.test(friend.pictureUrl) ? `<img class="pic" src="${escapeHtml(friend.pictureUrl)}" alt="${initial}" loading="lazy" referrerpolicy="no-referrer">` : `<span class="nopic">${initial}</span>`;
-  const story = view.storyUrl ? `<a class="story" href="${escapeHtml(view.storyUrl(friend.userId))}" target="_blank" rel="noopener">${escapeHtml(t.openStory)}</a>` : `<span class="muted" title="${escapeHtml(t.noUi)}">LineUserId = "${escapeHtml(friend.userId)}"</span>`;
+  const picture =
+    friend.pictureUrl && /^https?:\/\//i.test(friend.pictureUrl)
+      ? `<img class="pic" src="${escapeHtml(friend.pictureUrl)}" alt="${initial}" loading="lazy" referrerpolicy="no-referrer">`
+      : `<span class="nopic">${initial}</span>`;
+  const story = view.storyUrl
+    ? `<a class="story" href="${escapeHtml(view.storyUrl(friend.userId))}" target="_blank" rel="noopener">${escapeHtml(t.openStory)}</a>`
+    : `<span class="muted" title="${escapeHtml(t.noUi)}">LineUserId = "${escapeHtml(friend.userId)}"</span>`;
   const message = friend.lastMessage ?? '';
   return `<tr data-user-id="${escapeHtml(friend.userId)}"><td>${picture}</td><td class="name">${escapeHtml(friend.name ?? '')}<div class="muted">${escapeHtml(friend.userId)}</div></td><td><span class="tag ${escapeHtml(friend.follow ?? '')}">${escapeHtml(friend.follow ?? '—')}</span></td><td>${escapeHtml(friend.createdVia ?? '—')}</td><td class="date">${escapeHtml(friend.syncDate ?? '—')}</td><td class="msg" title="${escapeHtml(message)}">${escapeHtml(message)}${friend.lastMessageAt ? `<div class="muted">${escapeHtml(friend.lastMessageAt.replace('T', ' ').slice(0, 19))} UTC</div>` : ''}</td><td>${story}</td></tr>`;
 }
@@ -225,8 +230,21 @@ ${friendsHtml}</section>
 /** Polls /console/status.json every second: import progress and the webhook's writers; the summary once. */
 function script(t: Labels): string {
   const labels = JSON.stringify({
-    created: t.created, updated: t.updated, unchanged: t.unchanged, skipped: t.skipped, failed: t.failed, seen: t.seen, handled: t.handled,
-    noImport: t.noImport, state: t.state, noFailures: t.noFailures, idle: t.idle, total: t.total, follow: t.follow, createdVia: t.createdVia, hubspotDown: t.hubspotDown,
+    created: t.created,
+    updated: t.updated,
+    unchanged: t.unchanged,
+    skipped: t.skipped,
+    failed: t.failed,
+    seen: t.seen,
+    handled: t.handled,
+    noImport: t.noImport,
+    state: t.state,
+    noFailures: t.noFailures,
+    idle: t.idle,
+    total: t.total,
+    follow: t.follow,
+    createdVia: t.createdVia,
+    hubspotDown: t.hubspotDown,
   }).replace(/</g, '\\u003c');
   return `(()=>{const L=${labels};const $=(id)=>document.getElementById(id);const esc=(s)=>String(s??'').replace(/[&<>"']/g,(c)=>({'&':'&amp;','<':'&lt;','>':'&gt;','"':'&quot;',"'":'&#39;'})[c]);
 const dl=(pairs)=>pairs.map(([k,v])=>'<dt>'+esc(k)+'</dt><dd>'+esc(v)+'</dd>').join('');

@@ -43,10 +43,7 @@ function onPath(name: string, pathVar = executableSearchPath()): string | undefi
   return undefined;
 }
 
-const cachedBinaries = () => [
-  join(TOOLS_DIR, `temporal-${TEMPORAL_CLI_VERSION}`, 'temporal'),
-  join(TOOLS_DIR, `temporal-go-${TEMPORAL_CLI_GO_VERSION}`, 'temporal'),
-];
+const cachedBinaries = () => [join(TOOLS_DIR, `temporal-${TEMPORAL_CLI_VERSION}`, 'temporal'), join(TOOLS_DIR, `temporal-go-${TEMPORAL_CLI_GO_VERSION}`, 'temporal')];
 
 /** Where the CLI already is, without installing anything. */
 export function locateTemporalCli(env?: Record<string, string | undefined>): FoundCli | undefined {

@@ -117,7 +117,9 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
 export async function startDownloadedDevServer(options: Omit<DevServerOptions, 'cliPath' | 'output' | 'startTimeoutMs'>): Promise<DevServer> {
   // @temporalio/testing is a devDependency: only this last resort of `npm start` needs it.
   const { TestWorkflowEnvironment } = await import('@temporalio/testing').catch((error: unknown) => {
-    throw new Error(`no Temporal CLI here, and @temporalio/testing (a devDependency) is not installed to download the dev server: set TEMPORAL_CLI_PATH or TEMPORAL_ADDRESS (${(error as Error).message})`);
+    throw new Error(
+      `no Temporal CLI here, and @temporalio/testing (a devDependency) is not installed to download the dev server: set TEMPORAL_CLI_PATH or TEMPORAL_ADDRESS (${(error as Error).message})`,
+    );
   });
   const host = options.host ?? '127.0.0.1';
   const port = options.port || (await freePort(host));

@@ -28,14 +28,7 @@ export const contactTargetOf = (config: Config): ContactTarget => ({
  * A signal to a writer shard, starting it if it is not running. `running` remembers shards this
  * process reached, which are signalled directly (the cheaper call) until one turns out to have ended.
  */
-export async function signalInbox<Args extends unknown[]>(
-  client: Client,
-  target: ContactTarget,
-  shard: number,
-  signal: SignalDefinition<Args>,
-  args: Args,
-  running?: Set<string>,
-): Promise<void> {
+export async function signalInbox<Args extends unknown[]>(client: Client, target: ContactTarget, shard: number, signal: SignalDefinition<Args>, args: Args, running?: Set<string>): Promise<void> {
   const { channelId } = target;
   const workflowId = inboxWorkflowId(channelId, shard);
   if (running?.has(workflowId)) {
@@ -159,7 +152,7 @@ export class FriendEventInbox {
       ],
       staticSummary: `LINE events for contact writer ${shard} while it continues as new (channel ${this.#target.channelId})`,
     };
-    await this.#client.workflow.signalWithStart(WorkflowType.inboxDetour, options as Parameters<Client["workflow"]["signalWithStart"]>[1]);
+    await this.#client.workflow.signalWithStart(WorkflowType.inboxDetour, options as Parameters<Client['workflow']['signalWithStart']>[1]);
   }
 
   #enqueue(item: InboxItem, deadline: number): Promise<void> {
@@ -194,7 +187,12 @@ export class FriendEventInbox {
     this.stats.signals++;
     const deadline = Math.max(...batch.map((w) => w.deadline));
     const sent: Promise<void> = this.#client
-      .withDeadline(deadline, () => this.#send(shard, batch.map((w) => w.item)))
+      .withDeadline(deadline, () =>
+        this.#send(
+          shard,
+          batch.map((w) => w.item),
+        ),
+      )
       .then(
         () => batch.forEach((w) => w.resolve()),
         (error: unknown) => batch.forEach((w) => w.reject(error instanceof Error ? error : new Error(String(error)))),

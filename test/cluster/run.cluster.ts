@@ -135,7 +135,12 @@ async function sendFollows(urls: string[], userIds: string[], rate: number, onSe
         // LINE redelivers what was not acknowledged: so does this sender, a few times.
         for (let attempt = 1; ; attempt++) {
           try {
-            const response = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json; charset=utf-8', 'user-agent': 'LineBotWebhook/2.0', 'x-line-signature': signLineBody(body, SANDBOX_LINE_CHANNEL_SECRET) }, body, signal: AbortSignal.timeout(10_000) });
+            const response = await fetch(url, {
+              method: 'POST',
+              headers: { 'content-type': 'application/json; charset=utf-8', 'user-agent': 'LineBotWebhook/2.0', 'x-line-signature': signLineBody(body, SANDBOX_LINE_CHANNEL_SECRET) },
+              body,
+              signal: AbortSignal.timeout(10_000),
+            });
             await response.arrayBuffer();
             statuses[i] = response.status;
             if (response.status === 200 || attempt >= 3) return;
@@ -153,151 +158,164 @@ async function sendFollows(urls: string[], userIds: string[], rate: number, onSe
   return { statuses, seconds: (performance.now() - start) / 1000 };
 }
 
-test(`on a Temporal cluster (${PARTITIONS} partitions, PostgreSQL): a ${IMPORT_FRIENDS}-friend import and ${FOLLOWS} follows over two servers, a worker killed mid-way: one correct contact each, HubSpot never over its limit`, { timeout: DONE_TIMEOUT_MS + 300_000 }, async () => {
-  // Two workers at once: both make sure the search attributes and HubSpot properties exist (idempotent).
-  const t0 = Date.now();
-  const [workerA] = await Promise.all([startWorkerProcess('worker A'), startWorkerProcess('worker B')]);
-  const [portA, portB] = await freePorts(2);
-  const servers = await Promise.all([startServerProcess('server 1', portA!), startServerProcess('server 2', portB!)]);
-  log(`2 workers and 2 servers up (${Date.now() - t0} ms)`);
-  assert.equal(servers.length, 2);
-  const urls = [`http://127.0.0.1:${portA}`, `http://127.0.0.1:${portB}`];
+test(
+  `on a Temporal cluster (${PARTITIONS} partitions, PostgreSQL): a ${IMPORT_FRIENDS}-friend import and ${FOLLOWS} follows over two servers, a worker killed mid-way: one correct contact each, HubSpot never over its limit`,
+  { timeout: DONE_TIMEOUT_MS + 300_000 },
+  async () => {
+    // Two workers at once: both make sure the search attributes and HubSpot properties exist (idempotent).
+    const t0 = Date.now();
+    const [workerA] = await Promise.all([startWorkerProcess('worker A'), startWorkerProcess('worker B')]);
+    const [portA, portB] = await freePorts(2);
+    const servers = await Promise.all([startServerProcess('server 1', portA!), startServerProcess('server 2', portB!)]);
+    log(`2 workers and 2 servers up (${Date.now() - t0} ms)`);
+    assert.equal(servers.length, 2);
+    const urls = [`http://127.0.0.1:${portA}`, `http://127.0.0.1:${portB}`];
 
-  // The workers registered the search attributes on the namespace (SQL visibility: per namespace).
-  const connection = await Connection.connect({ address: cluster.address });
-  try {
-    const { customAttributes } = await connection.operatorService.listSearchAttributes({ namespace: NAMESPACE });
-    for (const key of SEARCH_ATTRIBUTES) assert.ok(customAttributes && key.name in customAttributes, `search attribute ${key.name} registered by the workers`);
-  } finally {
-    await connection.close();
-  }
+    // The workers registered the search attributes on the namespace (SQL visibility: per namespace).
+    const connection = await Connection.connect({ address: cluster.address });
+    try {
+      const { customAttributes } = await connection.operatorService.listSearchAttributes({ namespace: NAMESPACE });
+      for (const key of SEARCH_ATTRIBUTES) assert.ok(customAttributes && key.name in customAttributes, `search attribute ${key.name} registered by the workers`);
+    } finally {
+      await connection.close();
+    }
 
-  // Friends: IMPORT_FRIENDS already there (the import reads them), FOLLOWS new ones (also in the
-  // follower list, so the import and the follows race for them: still one contact each).
-  line.controls.seedGeneratedFriends(IMPORT_FRIENDS);
-  const imported = Array.from({ length: IMPORT_FRIENDS }, (_, i) => line.controls.generatedUserIdAt(i + 1)!);
-  const followed = Array.from({ length: FOLLOWS }, () => newLineUserId());
-  line.controls.seedFriends(followed.map((userId, i) => ({ userId, displayName: `Follower ${i}` })));
-  const everyone = [...imported, ...followed];
+    // Friends: IMPORT_FRIENDS already there (the import reads them), FOLLOWS new ones (also in the
+    // follower list, so the import and the follows race for them: still one contact each).
+    line.controls.seedGeneratedFriends(IMPORT_FRIENDS);
+    const imported = Array.from({ length: IMPORT_FRIENDS }, (_, i) => line.controls.generatedUserIdAt(i + 1)!);
+    const followed = Array.from({ length: FOLLOWS }, () => newLineUserId());
+    line.controls.seedFriends(followed.map((userId, i) => ({ userId, displayName: `Follower ${i}` })));
+    const everyone = [...imported, ...followed];
 
-  // HubSpot's rolling window, sampled every second: the pacing figures.
-  const base = hubspot.controls.stats() as SandboxStats;
-  const samples: Array<{ at: number; total: number }> = [];
-  let sampling = true;
-  const sampler = (async () => {
-    while (sampling) {
-      samples.push({ at: Date.now(), total: (hubspot.controls.stats() as SandboxStats).total - base.total });
+    // HubSpot's rolling window, sampled every second: the pacing figures.
+    const base = hubspot.controls.stats() as SandboxStats;
+    const samples: Array<{ at: number; total: number }> = [];
+    let sampling = true;
+    const sampler = (async () => {
+      while (sampling) {
+        samples.push({ at: Date.now(), total: (hubspot.controls.stats() as SandboxStats).total - base.total });
+        await sleep(1000);
+      }
+    })();
+
+    const work0 = Date.now();
+    const started = await fetch(`${urls[0]}/imports`, { method: 'POST', headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' }, body: '{}' });
+    assert.equal(started.status, 202, await started.clone().text());
+    const { importId } = (await started.json()) as { importId: string };
+    log(`import ${importId} started through server 1`);
+
+    let killedAt: number | undefined;
+    const follows = await sendFollows(urls, followed, FOLLOW_RATE, async (n) => {
+      if (n === Math.floor(FOLLOWS / 2)) {
+        await workerA.kill();
+        killedAt = Date.now();
+        log(`worker A SIGKILLed after ${n} follows (${round((killedAt - work0) / 1000, 1)} s in)`);
+      }
+    });
+    const non200 = follows.statuses.filter((s) => s !== 200).length;
+    log(`${FOLLOWS} follows sent in ${round(follows.seconds, 1)} s over 2 servers; non-200: ${non200}`);
+    if (RESTART_KILLED) {
+      await startWorkerProcess('worker A again');
+      log('worker A started again');
+    }
+
+    // Wait for the import to end and every friend to have a contact.
+    const deadline = Date.now() + DONE_TIMEOUT_MS;
+    let progress: Record<string, unknown> | undefined;
+    let allThereAt: number | undefined;
+    for (;;) {
+      const response = await fetch(`${urls[1]}/imports/${importId}`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } }).catch(() => undefined);
+      if (response?.ok) progress = (await response.json()) as Record<string, unknown>;
+      const withContact = new Set(hubspot.controls.listContacts({ limit: 1_000_000_000 }).contacts.map((c) => c.properties.line_user_id));
+      const missing = everyone.filter((id) => !withContact.has(id)).length;
+      if (missing === 0) allThereAt ??= Date.now();
+      if (progress?.state !== 'running' && missing === 0) break;
+      if (Date.now() > deadline)
+        assert.fail(
+          `not done in time: ${missing} friends without a contact, import ${JSON.stringify(progress)}\nworker tails:\n${processes.map((p) => `${p.name}: ${p.tail().slice(-1500)}`).join('\n')}`,
+        );
       await sleep(1000);
     }
-  })();
+    const workSeconds = (allThereAt! - work0) / 1000;
+    sampling = false;
+    await sampler;
+    log(`import ${JSON.stringify(progress)}; every friend has a contact ${round(workSeconds, 1)} s after the import started`);
 
-  const work0 = Date.now();
-  const started = await fetch(`${urls[0]}/imports`, { method: 'POST', headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' }, body: '{}' });
-  assert.equal(started.status, 202, await started.clone().text());
-  const { importId } = (await started.json()) as { importId: string };
-  log(`import ${importId} started through server 1`);
-
-  let killedAt: number | undefined;
-  const follows = await sendFollows(urls, followed, FOLLOW_RATE, async (n) => {
-    if (n === Math.floor(FOLLOWS / 2)) {
-      await workerA.kill();
-      killedAt = Date.now();
-      log(`worker A SIGKILLed after ${n} follows (${round((killedAt - work0) / 1000, 1)} s in)`);
+    // Exactly one correct contact per friend.
+    const { contacts } = hubspot.controls.listContacts({ limit: 1_000_000_000 });
+    const byUser = new Map<string, typeof contacts>();
+    for (const c of contacts) {
+      const id = c.properties.line_user_id;
+      if (id) byUser.set(id, [...(byUser.get(id) ?? []), c]);
     }
-  });
-  const non200 = follows.statuses.filter((s) => s !== 200).length;
-  log(`${FOLLOWS} follows sent in ${round(follows.seconds, 1)} s over 2 servers; non-200: ${non200}`);
-  if (RESTART_KILLED) {
-    await startWorkerProcess('worker A again');
-    log('worker A started again');
-  }
-
-  // Wait for the import to end and every friend to have a contact.
-  const deadline = Date.now() + DONE_TIMEOUT_MS;
-  let progress: Record<string, unknown> | undefined;
-  let allThereAt: number | undefined;
-  for (;;) {
-    const response = await fetch(`${urls[1]}/imports/${importId}`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } }).catch(() => undefined);
-    if (response?.ok) progress = (await response.json()) as Record<string, unknown>;
-    const withContact = new Set(hubspot.controls.listContacts({ limit: 1_000_000_000 }).contacts.map((c) => c.properties.line_user_id));
-    const missing = everyone.filter((id) => !withContact.has(id)).length;
-    if (missing === 0) allThereAt ??= Date.now();
-    if (progress?.state !== 'running' && missing === 0) break;
-    if (Date.now() > deadline) assert.fail(`not done in time: ${missing} friends without a contact, import ${JSON.stringify(progress)}\nworker tails:\n${processes.map((p) => `${p.name}: ${p.tail().slice(-1500)}`).join('\n')}`);
-    await sleep(1000);
-  }
-  const workSeconds = (allThereAt! - work0) / 1000;
-  sampling = false;
-  await sampler;
-  log(`import ${JSON.stringify(progress)}; every friend has a contact ${round(workSeconds, 1)} s after the import started`);
-
-  // Exactly one correct contact per friend.
-  const { contacts } = hubspot.controls.listContacts({ limit: 1_000_000_000 });
-  const byUser = new Map<string, typeof contacts>();
-  for (const c of contacts) {
-    const id = c.properties.line_user_id;
-    if (id) byUser.set(id, [...(byUser.get(id) ?? []), c]);
-  }
-  const wrong: string[] = [];
-  for (const id of everyone) {
-    const found = byUser.get(id) ?? [];
-    if (found.length !== 1) {
-      wrong.push(`${id}: ${found.length} contacts`);
-      continue;
+    const wrong: string[] = [];
+    for (const id of everyone) {
+      const found = byUser.get(id) ?? [];
+      if (found.length !== 1) {
+        wrong.push(`${id}: ${found.length} contacts`);
+        continue;
+      }
+      const contact = found[0]!;
+      const profile = line.controls.getFriend(id);
+      if (contact.properties.line_user_name !== profile?.displayName) wrong.push(`${id}: line_user_name ${contact.properties.line_user_name} ≠ ${profile?.displayName}`);
+      if (contact.properties.line_follow !== 'YES') wrong.push(`${id}: line_follow ${contact.properties.line_follow}`);
     }
-    const contact = found[0]!;
-    const profile = line.controls.getFriend(id);
-    if (contact.properties.line_user_name !== profile?.displayName) wrong.push(`${id}: line_user_name ${contact.properties.line_user_name} ≠ ${profile?.displayName}`);
-    if (contact.properties.line_follow !== 'YES') wrong.push(`${id}: line_follow ${contact.properties.line_follow}`);
-  }
-  assert.deepEqual(wrong.slice(0, 20), [], `${wrong.length} friends without exactly one correct contact`);
-  assert.equal(contacts.length, everyone.length, 'no other contacts');
-  assert.equal(non200, 0, 'every follow acknowledged with 200');
-  assert.equal(progress?.state, 'completed');
+    assert.deepEqual(wrong.slice(0, 20), [], `${wrong.length} friends without exactly one correct contact`);
+    assert.equal(contacts.length, everyone.length, 'no other contacts');
+    assert.equal(non200, 0, 'every follow acknowledged with 200');
+    assert.equal(progress?.state, 'completed');
 
-  // HubSpot never over its limit.
-  const stats = hubspot.controls.stats() as SandboxStats;
-  const requests = stats.total - base.total;
-  // Busiest rolling 10 s of the sampled series, and the rate while there was work.
-  let busiest = 0;
-  for (const s of samples) {
-    const earlier = [...samples].reverse().find((e) => e.at <= s.at - 10_000);
-    if (earlier) busiest = Math.max(busiest, s.total - earlier.total);
-  }
-  const ceiling = hubspotActivitiesPerSecond(HUBSPOT_PER_10S);
-  const figures = {
-    partitions: PARTITIONS,
-    friends: everyone.length,
-    hubspotRequests: requests,
-    rateLimited429: stats.rateLimited - base.rateLimited,
-    maxRequestsIn10s: stats.maxRequestsIn10s,
-    busiestSampled10s: busiest,
-    requestsPerSecondWhileBusy: round(requests / workSeconds),
-    workerCeilingPerSecond: ceiling,
-    useOfCeiling: round(requests / workSeconds / ceiling),
-    friendsPerSecond: round(everyone.length / workSeconds, 1),
-    workSeconds: round(workSeconds, 1),
-    endpoints: Object.fromEntries(Object.entries(stats.endpoints).map(([k, v]) => [k, v - (base.endpoints[k] ?? 0)]).filter(([, v]) => (v as number) > 0)),
-    killedAfterSeconds: killedAt ? round((killedAt - work0) / 1000, 1) : null,
-    restartedKilled: RESTART_KILLED,
-  };
-  log(`figures ${JSON.stringify(figures)}`);
-  assert.equal(figures.rateLimited429, 0, 'no 429 from HubSpot');
-  assert.ok(stats.maxRequestsIn10s <= HUBSPOT_PER_10S, `at most ${HUBSPOT_PER_10S} requests in any rolling 10 s (saw ${stats.maxRequestsIn10s})`);
+    // HubSpot never over its limit.
+    const stats = hubspot.controls.stats() as SandboxStats;
+    const requests = stats.total - base.total;
+    // Busiest rolling 10 s of the sampled series, and the rate while there was work.
+    let busiest = 0;
+    for (const s of samples) {
+      const earlier = [...samples].reverse().find((e) => e.at <= s.at - 10_000);
+      if (earlier) busiest = Math.max(busiest, s.total - earlier.total);
+    }
+    const ceiling = hubspotActivitiesPerSecond(HUBSPOT_PER_10S);
+    const figures = {
+      partitions: PARTITIONS,
+      friends: everyone.length,
+      hubspotRequests: requests,
+      rateLimited429: stats.rateLimited - base.rateLimited,
+      maxRequestsIn10s: stats.maxRequestsIn10s,
+      busiestSampled10s: busiest,
+      requestsPerSecondWhileBusy: round(requests / workSeconds),
+      workerCeilingPerSecond: ceiling,
+      useOfCeiling: round(requests / workSeconds / ceiling),
+      friendsPerSecond: round(everyone.length / workSeconds, 1),
+      workSeconds: round(workSeconds, 1),
+      endpoints: Object.fromEntries(
+        Object.entries(stats.endpoints)
+          .map(([k, v]) => [k, v - (base.endpoints[k] ?? 0)])
+          .filter(([, v]) => (v as number) > 0),
+      ),
+      killedAfterSeconds: killedAt ? round((killedAt - work0) / 1000, 1) : null,
+      restartedKilled: RESTART_KILLED,
+    };
+    log(`figures ${JSON.stringify(figures)}`);
+    assert.equal(figures.rateLimited429, 0, 'no 429 from HubSpot');
+    assert.ok(stats.maxRequestsIn10s <= HUBSPOT_PER_10S, `at most ${HUBSPOT_PER_10S} requests in any rolling 10 s (saw ${stats.maxRequestsIn10s})`);
 
-  // No workflow failed, and an operator finds a friend's batches by LineUserId on SQL visibility.
-  const client = await Connection.connect({ address: cluster.address });
-  try {
-    const failed = await client.workflowService.countWorkflowExecutions({ namespace: NAMESPACE, query: 'ExecutionStatus = "Failed" OR ExecutionStatus = "Terminated" OR ExecutionStatus = "TimedOut"' });
-    assert.equal(Number(failed.count ?? 0), 0, 'no failed, terminated or timed-out workflow');
-    const friend = followed[0]!;
-    const found = await client.workflowService.listWorkflowExecutions({ namespace: NAMESPACE, query: `LineUserId = "${friend}"`, pageSize: 10 });
-    assert.ok((found.executions ?? []).length >= 1, `a batch of ${friend} found by LineUserId`);
-  } finally {
-    await client.close();
-  }
-});
-
+    // No workflow failed, and an operator finds a friend's batches by LineUserId on SQL visibility.
+    const client = await Connection.connect({ address: cluster.address });
+    try {
+      const failed = await client.workflowService.countWorkflowExecutions({
+        namespace: NAMESPACE,
+        query: 'ExecutionStatus = "Failed" OR ExecutionStatus = "Terminated" OR ExecutionStatus = "TimedOut"',
+      });
+      assert.equal(Number(failed.count ?? 0), 0, 'no failed, terminated or timed-out workflow');
+      const friend = followed[0]!;
+      const found = await client.workflowService.listWorkflowExecutions({ namespace: NAMESPACE, query: `LineUserId = "${friend}"`, pageSize: 10 });
+      assert.ok((found.executions ?? []).length >= 1, `a batch of ${friend} found by LineUserId`);
+    } finally {
+      await client.close();
+    }
+  },
+);
 
 // How Temporal's matching service applies maxTaskQueueActivitiesPerSecond (the HubSpot pacing) when a
 // queue has several partitions and two workers poll it: the probe runs the same number of activities

@@ -26,7 +26,11 @@ test("the workflow bundle's source map maps positions but carries no sources (he
   const bundle = readFileSync(WORKFLOW_BUNDLE, 'utf8');
   const at = bundle.lastIndexOf('//# sourceMappingURL=data:application/json;');
   assert.ok(at > 0, 'an inline source map');
-  const map = JSON.parse(Buffer.from(bundle.slice(bundle.indexOf('base64,', at) + 'base64,'.length).trimEnd(), 'base64').toString()) as { sources: string[]; mappings: string; sourcesContent?: unknown };
+  const map = JSON.parse(Buffer.from(bundle.slice(bundle.indexOf('base64,', at) + 'base64,'.length).trimEnd(), 'base64').toString()) as {
+    sources: string[];
+    mappings: string;
+    sourcesContent?: unknown;
+  };
   assert.equal(map.sourcesContent, undefined);
   assert.ok(map.sources.some((source) => source.endsWith('workflows/inbox.ts')));
   assert.ok(map.mappings.length > 1000);

@@ -56,11 +56,7 @@ before(async () => {
   // Friends through the live road: follows, a text message, a sticker, a block.
   for (const f of Object.values(friends)) await call('POST', `${stack.line.url}/_sandbox/friends`, { friends: [{ ...f }] });
   const t0 = Date.now() - 60_000;
-  await webhook([
-    followEvent(friends.taro.userId, { timestamp: t0 }),
-    followEvent(friends.hanako.userId, { timestamp: t0 + 1 }),
-    followEvent(friends.blocked.userId, { timestamp: t0 + 2 }),
-  ]);
+  await webhook([followEvent(friends.taro.userId, { timestamp: t0 }), followEvent(friends.hanako.userId, { timestamp: t0 + 1 }), followEvent(friends.blocked.userId, { timestamp: t0 + 2 })]);
   // (a friend's contact exists before it blocks: a blocked user's profile cannot be read, so a follow applied after the block creates none)
   await eventually(async () => ((await lineContact(stack.hubspot.url, friends.blocked.userId)) ? true : undefined), { timeoutMs: 30_000, what: 'the follows applied' });
   const sticker = textMessageEvent(userSource(friends.hanako.userId), 'x', { timestamp: t0 + 20 });
@@ -70,7 +66,11 @@ before(async () => {
   await webhook([unfollowEvent(friends.blocked.userId, { timestamp: t0 + 30 })]);
   await eventually(
     async () => {
-      const [taro, hanako, ken] = await Promise.all([lineContact(stack.hubspot.url, friends.taro.userId), lineContact(stack.hubspot.url, friends.hanako.userId), lineContact(stack.hubspot.url, friends.blocked.userId)]);
+      const [taro, hanako, ken] = await Promise.all([
+        lineContact(stack.hubspot.url, friends.taro.userId),
+        lineContact(stack.hubspot.url, friends.hanako.userId),
+        lineContact(stack.hubspot.url, friends.blocked.userId),
+      ]);
       return taro?.properties['line_last_message'] && hanako?.properties['line_last_message'] && ken?.properties['line_follow'] === 'NO' ? true : undefined;
     },
     { timeoutMs: 30_000, what: 'the friends in HubSpot' },
@@ -86,7 +86,10 @@ after(async () => {
 });
 
 const consoleUrl = (query = '') => `${stack.url}/console${query}`;
-const rowsOf = (page: Page) => page.$$eval('#friends tbody tr', (rows) => rows.map((r) => ({ userId: r.getAttribute('data-user-id'), text: (r as unknown as El).innerText, link: (r.querySelector('a.story') as unknown as El | null)?.getAttribute('href') ?? null })));
+const rowsOf = (page: Page) =>
+  page.$$eval('#friends tbody tr', (rows) =>
+    rows.map((r) => ({ userId: r.getAttribute('data-user-id'), text: (r as unknown as El).innerText, link: (r.querySelector('a.story') as unknown as El | null)?.getAttribute('href') ?? null })),
+  );
 
 describe('the operator console in Chromium', () => {
   test('without credentials: 401 and the sign-in form (with a Basic challenge)', async () => {
@@ -159,18 +162,24 @@ describe('the operator console in Chromium', () => {
     await page.goto(consoleUrl(), { waitUntil: 'load' });
     await page.select('#filter-follow', 'NO');
     await Promise.all([page.waitForNavigation(), page.click('#filter-submit')]);
-    assert.deepEqual((await rowsOf(page)).map((r) => r.userId), [friends.blocked.userId]);
+    assert.deepEqual(
+      (await rowsOf(page)).map((r) => r.userId),
+      [friends.blocked.userId],
+    );
     await page.select('#filter-follow', '');
     await page.type('#filter-q', '花子');
     await Promise.all([page.waitForNavigation(), page.click('#filter-submit')]);
-    assert.deepEqual((await rowsOf(page)).map((r) => r.userId), [friends.hanako.userId]);
+    assert.deepEqual(
+      (await rowsOf(page)).map((r) => r.userId),
+      [friends.hanako.userId],
+    );
     await page.goto(consoleUrl('?q=nobody'), { waitUntil: 'load' });
     assert.ok(await page.$('#no-friends'));
     await shot(page, 'filtered');
     await context.close();
   });
 
-  test('a friend\'s link opens its story in the Temporal UI: workflows filtered by LineUserId', async () => {
+  test("a friend's link opens its story in the Temporal UI: workflows filtered by LineUserId", async () => {
     const context = await browser.createBrowserContext();
     const page = await context.newPage();
     await page.setViewport({ width: 1280, height: 800 });

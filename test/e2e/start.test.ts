@@ -89,10 +89,15 @@ test('npm start (compiled build): healthy within 60 s, a sandbox follow becomes 
     assert.equal(follow.status, 0, follow.stderr + follow.stdout);
     const userId = /U[0-9a-f]{32}/.exec(follow.stdout)?.[0];
     assert.ok(userId, follow.stdout);
-    const contact = await eventually(async () => {
-      const view = (await (await fetch(`http://127.0.0.1:${env.SANDBOX_HUBSPOT_PORT}/_sandbox/contacts?property=line_user_id&value=${userId}`)).json()) as { contacts: Array<{ properties: Record<string, string> }> };
-      return view.contacts[0];
-    }, { what: 'the contact in the sandbox HubSpot' });
+    const contact = await eventually(
+      async () => {
+        const view = (await (await fetch(`http://127.0.0.1:${env.SANDBOX_HUBSPOT_PORT}/_sandbox/contacts?property=line_user_id&value=${userId}`)).json()) as {
+          contacts: Array<{ properties: Record<string, string> }>;
+        };
+        return view.contacts[0];
+      },
+      { what: 'the contact in the sandbox HubSpot' },
+    );
     assert.equal(contact.properties.line_user_name, 'E2E 太郎');
     assert.equal(contact.properties.line_follow, 'YES');
 
@@ -105,16 +110,17 @@ test('npm start (compiled build): healthy within 60 s, a sandbox follow becomes 
     const second = start(env);
     try {
       await eventually(() => ok(`http://127.0.0.1:${env.PORT}/healthz`), { timeoutMs: 60_000, intervalMs: 250, what: 'healthz after restart' });
-      const runs = await eventually(() => {
-        const temporal = spawnSync(
-          temporalCliPath(),
-          ['workflow', 'list', '--address', `127.0.0.1:${env.TEMPORAL_PORT}`, '--query', `LineUserId="${userId}"`, '--output', 'json'],
-          { encoding: 'utf8' },
-        );
-        // Stopped right after the contact was written, the batch may still have had its last step (its
-        // report to the writer) to take: the restarted worker finishes it.
-        return /line-batch\/default\/\d+\//.test(temporal.stdout) && /"status":\s*"(WORKFLOW_EXECUTION_STATUS_)?COMPLETED"/.test(temporal.stdout) ? temporal.stdout : undefined;
-      }, { timeoutMs: 30_000, intervalMs: 500, what: `the friend's batch workflow, completed, after the restart` });
+      const runs = await eventually(
+        () => {
+          const temporal = spawnSync(temporalCliPath(), ['workflow', 'list', '--address', `127.0.0.1:${env.TEMPORAL_PORT}`, '--query', `LineUserId="${userId}"`, '--output', 'json'], {
+            encoding: 'utf8',
+          });
+          // Stopped right after the contact was written, the batch may still have had its last step (its
+          // report to the writer) to take: the restarted worker finishes it.
+          return /line-batch\/default\/\d+\//.test(temporal.stdout) && /"status":\s*"(WORKFLOW_EXECUTION_STATUS_)?COMPLETED"/.test(temporal.stdout) ? temporal.stdout : undefined;
+        },
+        { timeoutMs: 30_000, intervalMs: 500, what: `the friend's batch workflow, completed, after the restart` },
+      );
       assert.match(runs, /"status":\s*"(WORKFLOW_EXECUTION_STATUS_)?COMPLETED"/, 'the batch completed');
       assert.equal(await ctrlC(second), 0);
     } finally {

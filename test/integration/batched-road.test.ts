@@ -65,14 +65,21 @@ describe('a burst', () => {
 
     for (const userId of friends) await appliedEvents(writer(), userId, 2, 60_000);
     const contacts = await Promise.all(friends.map((userId) => contactsWith(stack.hubspot.url, 'line_user_id', userId)));
-    assert.deepEqual(contacts.map((c) => c.length), friends.map(() => 1), 'exactly one contact per friend');
+    assert.deepEqual(
+      contacts.map((c) => c.length),
+      friends.map(() => 1),
+      'exactly one contact per friend',
+    );
     // Shuffled, a friend's message may arrive (and create the contact) before its follow: REPLY then.
     assert.ok(contacts.every((c) => ['FOLLOW', 'REPLY'].includes(c[0]!.properties.line_created_via ?? '') && c[0]!.properties.line_follow === 'YES'));
 
-    const counts = await eventually(async () => {
-      const c = await appliedIds(friends);
-      return c.size === originals.length ? c : undefined;
-    }, { what: 'every batch visible by LineUserId' });
+    const counts = await eventually(
+      async () => {
+        const c = await appliedIds(friends);
+        return c.size === originals.length ? c : undefined;
+      },
+      { what: 'every batch visible by LineUserId' },
+    );
     assert.deepEqual([...new Set(counts.values())], [1], 'each event ID applied exactly once');
     const batches = new Set((await Promise.all(friends.map((u) => batchesOf(stack.client, u)))).flat().map((b) => b.runId));
     assert.ok(batches.size < originals.length / 4, `events were batched across friends (${batches.size} batches for ${originals.length} events)`);
@@ -86,7 +93,10 @@ describe('HubSpot as it really is', () => {
     // The create fails once (503): before its retry, someone else gives a contact the contender's LINE user ID.
     await injectFaults(stack.hubspot.url, { status: 503, count: 1, pathPrefix: '/crm/v3/objects/contacts/batch/create' });
     const before = await sandboxStats<{ endpoints?: Record<string, number> }>(stack.hubspot.url);
-    const creates = (s: { endpoints?: Record<string, number> }) => Object.entries(s.endpoints ?? {}).filter(([k]) => k.includes('batch/create')).reduce((n, [, v]) => n + v, 0);
+    const creates = (s: { endpoints?: Record<string, number> }) =>
+      Object.entries(s.endpoints ?? {})
+        .filter(([k]) => k.includes('batch/create'))
+        .reduce((n, [, v]) => n + v, 0);
     assert.equal((await send(friends.map((u) => followEvent(u)))).status, 200);
     await eventually(async () => (creates(await sandboxStats(stack.hubspot.url)) > creates(before) ? true : undefined), { what: 'the first batch create' });
     const other = await call<SandboxContact>('POST', `${stack.hubspot.url}/_sandbox/contacts`, { properties: { email: 'contender@example.com', line_user_id: contender } });
@@ -133,7 +143,10 @@ describe('one writer per friend across every producer', () => {
     assert.equal(follow.status, 200);
     assert.equal(email.status, 202);
     assert.equal(enrich.status, 200);
-    await stack.client.workflow.getHandle(imported.workflowId).result().catch(() => undefined);
+    await stack.client.workflow
+      .getHandle(imported.workflowId)
+      .result()
+      .catch(() => undefined);
     await appliedEvents(writer(), userId, 3, 60_000);
     const found = await contactsWith(stack.hubspot.url, 'line_user_id', userId);
     assert.equal(found.length, 1, 'one contact');

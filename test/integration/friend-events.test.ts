@@ -77,16 +77,23 @@ describe('friend events become HubSpot contacts', () => {
     assert.equal(p.line_created_via, 'FOLLOW');
     assert.equal(new Date(p.line_follow_changed_at!).getTime(), event.timestamp);
     assert.equal(Date.parse(`${p.line_id_sync_date}T00:00:00Z`), Number(syncDate(Date.now(), 'UTC')));
-    const [batch] = await eventually(async () => {
-      const found = await batchesOf(stack.client, userId);
-      return found.length ? found : undefined;
-    }, { what: 'the batch that wrote the friend, found by LineUserId' });
+    const [batch] = await eventually(
+      async () => {
+        const found = await batchesOf(stack.client, userId);
+        return found.length ? found : undefined;
+      },
+      { what: 'the batch that wrote the friend, found by LineUserId' },
+    );
     const description = await stack.client.workflow.getHandle(batch!.workflowId, batch!.runId).describe();
     assert.ok(description.typedSearchAttributes.get(LineUserId)?.includes(userId), 'findable in the Temporal UI by LineUserId');
     assert.equal(description.typedSearchAttributes.get(LineChannelId), stack.config.lineChannelId);
     const batchResult = (await stack.client.workflow.getHandle(batch!.workflowId, batch!.runId).result()) as ContactBatchResult;
     const mine = batchResult.friends.find((f) => f.userId === userId);
-    assert.deepEqual(mine?.events.map((e) => [e.eventId, e.outcome]), [[event.webhookEventId, 'create FOLLOW contact']], "the batch's result says what was decided and written");
+    assert.deepEqual(
+      mine?.events.map((e) => [e.eventId, e.outcome]),
+      [[event.webhookEventId, 'create FOLLOW contact']],
+      "the batch's result says what was decided and written",
+    );
   });
 
   test('a redelivered event is applied once', async () => {

@@ -50,10 +50,13 @@ test('many events continue the writer as new; redeliveries of events applied in 
   assert.equal(status.applied, events.length, 'each event applied once, across the runs');
 
   // Continued as new, each run staying small (Temporal suggests it at 60 events here).
-  const runs = await eventually(async () => {
-    const found = await runsOf(writerHandle().workflowId);
-    return found.length >= 2 ? found : undefined;
-  }, { what: 'the writer to continue as new' });
+  const runs = await eventually(
+    async () => {
+      const found = await runsOf(writerHandle().workflowId);
+      return found.length >= 2 ? found : undefined;
+    },
+    { what: 'the writer to continue as new' },
+  );
   assert.ok(runs.length >= 2, `continued as new (${runs.length} runs)`);
 
   // At once (before the writer idles out): LINE redelivers the very first event, applied in an earlier
@@ -63,10 +66,13 @@ test('many events continue the writer as new; redeliveries of events applied in 
   const hubspotBefore = await sandboxStats<{ total?: number }>(stack.hubspot.url);
   const batchesBefore = (await batchesOf(stack.client, userId)).length;
   assert.equal((await send([asRedelivery(events[0]!)])).status, 200);
-  const after = await eventually(async () => {
-    const s = await writerState();
-    return s.duplicatesIgnored >= before.duplicatesIgnored + 1 ? s : undefined;
-  }, { what: 'the redelivery recognised' });
+  const after = await eventually(
+    async () => {
+      const s = await writerState();
+      return s.duplicatesIgnored >= before.duplicatesIgnored + 1 ? s : undefined;
+    },
+    { what: 'the redelivery recognised' },
+  );
   assert.equal(after.duplicatesIgnored, before.duplicatesIgnored + 1);
   assert.equal(after.received, before.received, 'not received as a new event');
   assert.equal(after.applied, before.applied, 'not applied again');
@@ -77,14 +83,17 @@ test('many events continue the writer as new; redeliveries of events applied in 
     assert.ok(historyLength <= 200, `run ${run.runId} (${run.status}) stayed small: ${historyLength} history events`);
   }
   // The batch that applied the first event ran under an earlier run of the writer than the redelivery reached.
-  const batchOfFirst = await eventually(async () => {
-    for (const batch of await batchesOf(stack.client, userId)) {
-      const handle = stack.client.workflow.getHandle(batch.workflowId, batch.runId);
-      const result = (await handle.result()) as ContactBatchResult;
-      if (result.friends.some((f) => f.userId === userId && f.events.some((e) => e.eventId === events[0]!.webhookEventId))) return handle.describe();
-    }
-    return undefined;
-  }, { what: 'the batch that applied the first event' });
+  const batchOfFirst = await eventually(
+    async () => {
+      for (const batch of await batchesOf(stack.client, userId)) {
+        const handle = stack.client.workflow.getHandle(batch.workflowId, batch.runId);
+        const result = (await handle.result()) as ContactBatchResult;
+        if (result.friends.some((f) => f.userId === userId && f.events.some((e) => e.eventId === events[0]!.webhookEventId))) return handle.describe();
+      }
+      return undefined;
+    },
+    { what: 'the batch that applied the first event' },
+  );
   assert.equal(batchOfFirst.parentExecution?.workflowId, writerHandle().workflowId);
   assert.notEqual(batchOfFirst.parentExecution?.runId, redeliveredTo, 'the first event was applied by an earlier run than the one that got its redelivery');
 
@@ -119,12 +128,19 @@ test('an idle writer ends; the next event starts a new run that finds the same c
   await fetch(`${stack.line.url}/_sandbox/friends/${userId}/block`, { method: 'POST' });
   const block = unfollowEvent(userId);
   assert.equal((await send([block])).status, 200);
-  const status = await eventually(async () => {
-    const s = await friendStatus(writer(), userId);
-    return s?.recent.some((e) => e.eventId === block.webhookEventId) && s.pending === 0 ? s : undefined;
-  }, { what: 'the block applied' });
+  const status = await eventually(
+    async () => {
+      const s = await friendStatus(writer(), userId);
+      return s?.recent.some((e) => e.eventId === block.webhookEventId) && s.pending === 0 ? s : undefined;
+    },
+    { what: 'the block applied' },
+  );
   assert.equal(status.failed, 0);
-  assert.deepEqual(status.recent.map((e) => e.eventId), [block.webhookEventId], 'a new run, remembering only the new event');
+  assert.deepEqual(
+    status.recent.map((e) => e.eventId),
+    [block.webhookEventId],
+    'a new run, remembering only the new event',
+  );
   assert.equal((await handle.describe()).status.name, 'RUNNING', 'the event started the writer again');
   await eventually(async () => ((await runsOf(handle.workflowId)).length === runsBefore + 1 ? true : undefined), { what: 'a new writer run took the event' });
   const contacts = await contactsWith(stack.hubspot.url, 'line_user_id', userId);

@@ -27,11 +27,14 @@ test('a worker killed in the middle of a batch: the contact is right, and one, o
   const event = followEvent(userId);
   const answer = await sendLineWebhook({ url: `${stack.url}/webhooks/line`, channelSecret: stack.config.lineChannelSecret!, events: [event] });
   assert.equal(answer.status, 200);
-  await eventually(async () => {
-    const stats = await sandboxStats<{ endpoints?: Record<string, number> }>(stack.hubspot.url);
-    const reads = Object.entries(stats.endpoints ?? {}).find(([k]) => k.includes('batch/read'))?.[1] ?? 0;
-    return reads >= 1 ? true : undefined;
-  }, { what: 'the worker reaching HubSpot' });
+  await eventually(
+    async () => {
+      const stats = await sandboxStats<{ endpoints?: Record<string, number> }>(stack.hubspot.url);
+      const reads = Object.entries(stats.endpoints ?? {}).find(([k]) => k.includes('batch/read'))?.[1] ?? 0;
+      return reads >= 1 ? true : undefined;
+    },
+    { what: 'the worker reaching HubSpot' },
+  );
   await killHard(child);
   await clearFaults(stack.hubspot.url);
   assert.equal(await lineContact(stack.hubspot.url, userId), undefined, 'nothing written while HubSpot failed');
@@ -40,7 +43,10 @@ test('a worker killed in the middle of a batch: the contact is right, and one, o
   const state = await appliedEvents({ client: stack.client, channelId: stack.config.lineChannelId }, userId, 1, 60_000);
   assert.equal(state.failed, 0);
   assert.equal(state.applied, 1);
-  assert.deepEqual(state.recent.map((e) => [e.eventId, e.outcome]), [[event.webhookEventId, 'create FOLLOW contact']]);
+  assert.deepEqual(
+    state.recent.map((e) => [e.eventId, e.outcome]),
+    [[event.webhookEventId, 'create FOLLOW contact']],
+  );
   const contacts = await contactsWith(stack.hubspot.url, 'line_user_id', userId);
   assert.equal(contacts.length, 1, 'exactly one contact');
   const contact = await lineContact(stack.hubspot.url, userId);
@@ -48,16 +54,25 @@ test('a worker killed in the middle of a batch: the contact is right, and one, o
   assert.equal(contact?.properties.line_user_name, 'Kill Test');
   assert.equal(contact?.properties.line_created_via, 'FOLLOW');
   // The batch the dead worker had started is the one that finished it: no second batch for the event.
-  const batches = await eventually(async () => {
-    const found = await batchesOf(stack.client, userId);
-    return found.length ? found : undefined;
-  }, { what: "the friend's batch, found by LineUserId" });
-  assert.deepEqual(batches.map((b) => b.workflowId), [state.recent[0]!.batchWorkflowId]);
+  const batches = await eventually(
+    async () => {
+      const found = await batchesOf(stack.client, userId);
+      return found.length ? found : undefined;
+    },
+    { what: "the friend's batch, found by LineUserId" },
+  );
+  assert.deepEqual(
+    batches.map((b) => b.workflowId),
+    [state.recent[0]!.batchWorkflowId],
+  );
   const result = (await stack.client.workflow.getHandle(batches[0]!.workflowId, batches[0]!.runId).result()) as ContactBatchResult;
-  assert.deepEqual(result.friends.find((f) => f.userId === userId)?.events.map((e) => e.eventId), [event.webhookEventId]);
+  assert.deepEqual(
+    result.friends.find((f) => f.userId === userId)?.events.map((e) => e.eventId),
+    [event.webhookEventId],
+  );
 });
 
-test('Temporal unreachable: the webhook answers 503 within LINE\'s 2 s, so LINE can redeliver', async () => {
+test("Temporal unreachable: the webhook answers 503 within LINE's 2 s, so LINE can redeliver", async () => {
   await stack.stopWorker();
   await stack.temporal.stop();
   const started = Date.now();

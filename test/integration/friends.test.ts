@@ -123,7 +123,7 @@ describe('GET /friends over 12,000 LINE contacts', () => {
     app = await appWith({ ADMIN_TOKEN: TOKEN, HUBSPOT_SEARCH_REQUESTS_PER_SECOND: '50' });
   });
 
-  test('pages through every LINE contact once, newest first, past search\'s 10,000-result ceiling', async () => {
+  test("pages through every LINE contact once, newest first, past search's 10,000-result ceiling", async () => {
     hubspot.controls.resetStats();
     const started = Date.now();
     const { friends, pages } = await pageThrough(app, 'limit=100');
@@ -134,7 +134,11 @@ describe('GET /friends over 12,000 LINE contacts', () => {
     assert.equal(new Set(friends.map((f) => f.userId)).size, LINE_FRIENDS, 'no friend twice');
     for (const f of friends) assert.ok(seeded.has(f.userId), `${f.userId} is a seeded LINE contact`);
     assertOrdered(friends);
-    assert.equal(friends.slice(-UNDATED).every((f) => f.syncDate === null), true, 'friends without a sync date come last');
+    assert.equal(
+      friends.slice(-UNDATED).every((f) => f.syncDate === null),
+      true,
+      'friends without a sync date come last',
+    );
     assert.equal(pages, LINE_FRIENDS / 100);
     // the answer's shape
     const sample = friends.find((f) => f.userId === userId(3000))!;
@@ -149,7 +153,10 @@ describe('GET /friends over 12,000 LINE contacts', () => {
     const client = createHubspotClient({ accessToken: SANDBOX_HUBSPOT_ACCESS_TOKEN, baseUrl: hubspot.url });
     const error = await client.crm.contacts.searchApi
       .doSearch({ filterGroups: [{ filters: [{ propertyName: 'line_user_id', operator: 'HAS_PROPERTY' }] }], limit: 100, after: '10000', properties: [], sorts: [] } as never)
-      .then(() => undefined, (e: unknown) => e as { code: number });
+      .then(
+        () => undefined,
+        (e: unknown) => e as { code: number },
+      );
     assert.equal(error?.code, 400);
   });
 
@@ -178,13 +185,19 @@ describe('GET /friends over 12,000 LINE contacts', () => {
   test('q: name contains (HubSpot tokens, case-insensitive, any script); combined with follow', async () => {
     const sakura = await get(app, '/friends?q=sakura&limit=100');
     assert.equal(sakura.status, 200);
-    const expectSakura = [...seeded].filter(([, s]) => s.name === 'Sakura Tanaka').map(([id]) => id).sort();
+    const expectSakura = [...seeded]
+      .filter(([, s]) => s.name === 'Sakura Tanaka')
+      .map(([id]) => id)
+      .sort();
     // non-LINE contacts named Sakura (firstname) are never listed
     assert.deepEqual((sakura.body as unknown as Page).friends.map((f) => f.userId).sort(), expectSakura);
     const yamada = await get(app, '/friends?q=%E5%B1%B1%E7%94%B0&limit=100'); // 山田
     assert.deepEqual(
       (yamada.body as unknown as Page).friends.map((f) => f.userId).sort(),
-      [...seeded].filter(([, s]) => s.name === '山田 花子').map(([id]) => id).sort(),
+      [...seeded]
+        .filter(([, s]) => s.name === '山田 花子')
+        .map(([id]) => id)
+        .sort(),
     );
     const partial = await get(app, '/friends?q=TAN&limit=100');
     assert.equal((partial.body as unknown as Page).friends.length, expectSakura.length, 'a part of a word matches');
@@ -239,8 +252,8 @@ describe('GET /friends: who may read it', () => {
   });
 });
 
-describe('GET /friends within search\'s own limit', () => {
-  test('concurrent readers stay within 5 searches a second, and never spend the sync\'s burst budget', async () => {
+describe("GET /friends within search's own limit", () => {
+  test("concurrent readers stay within 5 searches a second, and never spend the sync's burst budget", async () => {
     // HubSpot's own figures: search about 5/s; the sync's budget so small that one search in it would show.
     hubspot.controls.setLimits({ searchRequestsPerSecond: 5, requestsPer10s: 1 });
     const app = await appWith({ ADMIN_TOKEN: TOKEN }); // default pace: 4 searches a second
@@ -264,7 +277,12 @@ describe('GET /friends within search\'s own limit', () => {
 
   test('a 429 from search (another app of the portal searching) is waited out', async () => {
     const app = await appWith({ ADMIN_TOKEN: TOKEN, HUBSPOT_SEARCH_REQUESTS_PER_SECOND: '50' });
-    hubspot.controls.addFault({ status: 429, count: 1, pathPrefix: '/crm/v3/objects/contacts/search', body: { status: 'error', message: 'You have reached your secondly limit.', errorType: 'RATE_LIMIT', policyName: 'SECONDLY' } });
+    hubspot.controls.addFault({
+      status: 429,
+      count: 1,
+      pathPrefix: '/crm/v3/objects/contacts/search',
+      body: { status: 'error', message: 'You have reached your secondly limit.', errorType: 'RATE_LIMIT', policyName: 'SECONDLY' },
+    });
     const answer = await get(app, '/friends?limit=5');
     assert.equal(answer.status, 200);
     assert.equal((answer.body as unknown as Page).friends.length, 5);
@@ -304,9 +322,10 @@ describe('sandbox HubSpot as HubSpot', () => {
     const client = createHubspotClient({ accessToken: SANDBOX_HUBSPOT_ACCESS_TOKEN, baseUrl: hubspot.url });
     const ok = await client.crm.contacts.basicApi.create({ properties: { email: 'long-ok@example.com', line_last_message: 'a'.repeat(65_536) }, associations: [] });
     assert.equal(ok.properties['line_last_message']?.length, 65_536);
-    const error = await client.crm.contacts.basicApi
-      .create({ properties: { email: 'long-no@example.com', line_last_message: 'a'.repeat(65_537) }, associations: [] })
-      .then(() => undefined, (e: unknown) => e as { code: number; body: { category?: string } });
+    const error = await client.crm.contacts.basicApi.create({ properties: { email: 'long-no@example.com', line_last_message: 'a'.repeat(65_537) }, associations: [] }).then(
+      () => undefined,
+      (e: unknown) => e as { code: number; body: { category?: string } },
+    );
     assert.equal(error?.code, 400);
     assert.equal(error?.body.category, 'VALIDATION_ERROR');
   });

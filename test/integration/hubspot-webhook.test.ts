@@ -120,7 +120,7 @@ describe('a contact that gets a LINE user ID in HubSpot is filled in from LINE',
     assert.equal(await hubspotWrites(), writes, 'no HubSpot write');
   });
 
-  test("changes made by this app itself (INTEGRATION, sourceId = appId) are not worked on again", async () => {
+  test('changes made by this app itself (INTEGRATION, sourceId = appId) are not worked on again', async () => {
     const userId = await newFriend('自分 変更');
     const event = propertyChangeEvent(1, userId, { changeSource: 'INTEGRATION', sourceId: String(SANDBOX_HUBSPOT_APP_ID) });
     const answer = await send([event]);
@@ -164,7 +164,12 @@ describe('a contact that gets a LINE user ID in HubSpot is filled in from LINE',
     const userId = await newFriend('重複 配信');
     const contact = await createdInHubspot({ line_user_id: userId });
     const event = propertyChangeEvent(contact.id, userId);
-    const duplicatesBefore = (await writerHandle(userId).query(inboxStateQuery).catch(() => undefined))?.duplicatesIgnored ?? 0;
+    const duplicatesBefore =
+      (
+        await writerHandle(userId)
+          .query(inboxStateQuery)
+          .catch(() => undefined)
+      )?.duplicatesIgnored ?? 0;
     assert.equal((await send([event, event])).status, 200);
     assert.equal((await send([{ ...event, attemptNumber: 1 }])).status, 200);
     // The copy in the same delivery and the retried delivery are both ignored as duplicates by the writer.
@@ -234,7 +239,13 @@ describe('POST /webhooks/hubspot refuses what HubSpot did not sign just now', ()
   test('the signed URI is rebuilt from Host and X-Forwarded-Proto behind a proxy', async () => {
     const host = new URL(stack.url).host;
     const events: HubspotWebhookEvent[] = [];
-    const viaProxy = await sendHubspotWebhook({ url: webhookUrl(), clientSecret: stack.config.hubspotClientSecret!, events, signedUri: `https://${host}/webhooks/hubspot`, headers: { 'x-forwarded-proto': 'https' } });
+    const viaProxy = await sendHubspotWebhook({
+      url: webhookUrl(),
+      clientSecret: stack.config.hubspotClientSecret!,
+      events,
+      signedUri: `https://${host}/webhooks/hubspot`,
+      headers: { 'x-forwarded-proto': 'https' },
+    });
     assert.equal(viaProxy.status, 200);
     const wrongScheme = await sendHubspotWebhook({ url: webhookUrl(), clientSecret: stack.config.hubspotClientSecret!, events, signedUri: `https://${host}/webhooks/hubspot` });
     assert.equal(wrongScheme.status, 401);
@@ -247,7 +258,12 @@ describe('POST /webhooks/hubspot refuses what HubSpot did not sign just now', ()
     const timestamp = String(Date.now());
     const sign = (uri: string) => signHubspotRequest({ clientSecret: stack.config.hubspotClientSecret!, method: 'POST', uri, body, timestamp });
     const post = (signature: string) =>
-      app.inject({ method: 'POST', url: '/webhooks/hubspot', headers: { host: 'internal:8080', 'content-type': 'application/json', 'x-hubspot-request-timestamp': timestamp, 'x-hubspot-signature-v3': signature }, payload: body });
+      app.inject({
+        method: 'POST',
+        url: '/webhooks/hubspot',
+        headers: { host: 'internal:8080', 'content-type': 'application/json', 'x-hubspot-request-timestamp': timestamp, 'x-hubspot-signature-v3': signature },
+        payload: body,
+      });
     assert.equal((await post(sign('https://sync.example.com/webhooks/hubspot'))).statusCode, 200);
     assert.equal((await post(sign('http://internal:8080/webhooks/hubspot'))).statusCode, 401);
   });

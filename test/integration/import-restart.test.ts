@@ -40,10 +40,13 @@ test('a Temporal restart mid-import: it resumes where it was, exact counts, no d
   restarted = await startDevServer({ cliPath: temporalCliPath(), port, dbFile });
   await clearFaults(stack.line.url);
   await stack.startWorker();
-  const done = await eventually(async () => {
-    const status = await getImportProgress(stack!.client, started.importId, { channelId });
-    return status?.state === 'completed' ? status : undefined;
-  }, { timeoutMs: 90_000, what: 'the import to complete after the restart' });
+  const done = await eventually(
+    async () => {
+      const status = await getImportProgress(stack!.client, started.importId, { channelId });
+      return status?.state === 'completed' ? status : undefined;
+    },
+    { timeoutMs: 90_000, what: 'the import to complete after the restart' },
+  );
   assert.deepEqual(
     { pages: done.pages, friendsSeen: done.friendsSeen, created: done.created, updated: done.updated, unchanged: done.unchanged, skipped: done.skipped, failed: done.failed },
     { pages: 8, friendsSeen: 800, created: 800, updated: 0, unchanged: 0, skipped: 0, failed: 0 },

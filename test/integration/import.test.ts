@@ -90,7 +90,7 @@ const writer = () => ({ client: stack.client, channelId: stack.config.lineChanne
 const dummyEmailOf = (userId: string) => `${userId.toLowerCase()}@line.me`;
 /** Waits until HubSpot has answered at least one batch create with the status (an injected fault: the batch has read and decided). */
 const createAnswered = (status: number) =>
-  eventually(async () => ((await sandboxStats<HubspotStats>(stack.hubspot.url)).statuses[String(status)] ?? 0) >= 1 ? true : undefined, { what: `a batch create answered ${status}` });
+  eventually(async () => (((await sandboxStats<HubspotStats>(stack.hubspot.url)).statuses[String(status)] ?? 0) >= 1 ? true : undefined), { what: `a batch create answered ${status}` });
 
 const byUserId = (contacts: SandboxContact[]) => new Map(contacts.filter((c) => c.properties.line_user_id).map((c) => [c.properties.line_user_id!, c]));
 
@@ -121,7 +121,14 @@ describe('importing existing friends', () => {
     // … LINE contacts that blocked long ago (the import's newer observation sets YES) …
     const blockedLongAgo = ids.slice(2100, 2110);
     for (const [n, userId] of blockedLongAgo.entries()) {
-      await createContact({ email: `old${n}@example.com`, line_user_id: userId, line_follow: 'NO', line_follow_changed_at: String(Date.now() - 86_400_000), line_id_sync_date: OLD_SYNC_DATE, line_created_via: 'FOLLOW' });
+      await createContact({
+        email: `old${n}@example.com`,
+        line_user_id: userId,
+        line_follow: 'NO',
+        line_follow_changed_at: String(Date.now() - 86_400_000),
+        line_id_sync_date: OLD_SYNC_DATE,
+        line_created_via: 'FOLLOW',
+      });
     }
     // … and one whose NO was observed after this import will read its page (an observation from the future).
     const newerNo = ids[2200]!;
@@ -145,10 +152,13 @@ describe('importing existing friends', () => {
     const started = await startImport(stack.client, target());
     assert.equal(started.alreadyRunning, false);
     assert.equal(started.workflowId, importWorkflowId(stack.config.lineChannelId));
-    await eventually(async () => {
-      const stats = await call<Record<string, { requests: number }>>('GET', `${stack.line.url}/_sandbox/stats`);
-      return (stats['GET /v2/bot/followers/ids']?.requests ?? 0) >= 1 ? true : undefined;
-    }, { what: 'the first follower page read' });
+    await eventually(
+      async () => {
+        const stats = await call<Record<string, { requests: number }>>('GET', `${stack.line.url}/_sandbox/stats`);
+        return (stats['GET /v2/bot/followers/ids']?.requests ?? 0) >= 1 ? true : undefined;
+      },
+      { what: 'the first follower page read' },
+    );
     for (const userId of blockers) await blockFriend(stack.line.url, userId);
     await clearFaults(stack.line.url);
 
@@ -215,9 +225,13 @@ describe('importing existing friends', () => {
 
     // The Temporal UI finds it by channel and kind.
     const listed = [];
-    for await (const run of stack.client.workflow.list({ query: `LineChannelId = '${stack.config.lineChannelId}' AND LineSyncKind = 'import' AND LineImportId = '${started.importId}'` })) listed.push(run);
+    for await (const run of stack.client.workflow.list({ query: `LineChannelId = '${stack.config.lineChannelId}' AND LineSyncKind = 'import' AND LineImportId = '${started.importId}'` }))
+      listed.push(run);
     assert.equal(listed.length, 3, 'one run per page (continue-as-new), all findable by import ID');
-    assert.ok(listed.every((run) => run.historyLength < 400), `bounded history per run: ${listed.map((r) => r.historyLength).join(', ')}`);
+    assert.ok(
+      listed.every((run) => run.historyLength < 400),
+      `bounded history per run: ${listed.map((r) => r.historyLength).join(', ')}`,
+    );
 
     // A re-run: nothing to change, nothing written.
     await call('DELETE', `${stack.hubspot.url}/_sandbox/stats`);
@@ -267,7 +281,7 @@ describe('importing existing friends', () => {
     assert.equal((await allContacts(stack.hubspot.url)).length, 30);
   });
 
-  test('an orphaned dummy e-mail (a contact holding the friend\'s <U…>@line.me without line_user_id) is adopted: the import completes, one contact', async () => {
+  test("an orphaned dummy e-mail (a contact holding the friend's <U…>@line.me without line_user_id) is adopted: the import completes, one contact", async () => {
     const ids = await seedFriends(30);
     const orphan = ids[7]!;
     const seeded = await createContact({ email: dummyEmailOf(orphan), firstname: 'Lost its LINE user ID' });
@@ -300,7 +314,7 @@ describe('importing existing friends', () => {
     assert.equal(requestsTo(stats, 'update'), 1, 'the adoption: one update');
   });
 
-  test('a contact created with a friend\'s line_user_id between the batch read and the batch create: the others are created, that one is updated, counts add up', async () => {
+  test("a contact created with a friend's line_user_id between the batch read and the batch create: the others are created, that one is updated, counts add up", async () => {
     const ids = await seedFriends(30);
     const raced = ids[4]!;
     // HubSpot fails the batch create until the test has made the racing contact: the batch has read the
@@ -451,7 +465,9 @@ describe('importing existing friends', () => {
     const started = await startImport(stack.client, target({ pageSize: 100 }));
     const writer = stack.client.workflow.getHandle(inboxWorkflowId(stack.config.lineChannelId, 0));
     const page = (n: number): ImportRows => ({ importId: started.importId, importWorkflowId: started.workflowId, page: n, readAt: Date.now(), userIds: ids.slice((n - 1) * 100, n * 100) });
-    await eventually(async () => (((await writer.query(inboxStateQuery)) as InboxState).importBacklog + ((await writer.query(inboxStateQuery)) as InboxState).batchesInFlight > 0 ? true : undefined), { what: 'page 1 with the writer' });
+    await eventually(async () => (((await writer.query(inboxStateQuery)) as InboxState).importBacklog + ((await writer.query(inboxStateQuery)) as InboxState).batchesInFlight > 0 ? true : undefined), {
+      what: 'page 1 with the writer',
+    });
     await new Promise((r) => setTimeout(r, 1500)); // some of its rows in a batch, the rest waiting
     await writer.signal(importRowsSignal, page(1));
     await writer.signal(importRowsSignal, page(2));
@@ -486,10 +502,13 @@ describe('importing existing friends', () => {
     const answer = await sendLineWebhook({ url: `${stack.url}/webhooks/line`, channelSecret: stack.config.lineChannelSecret!, events: [block] });
     assert.equal(answer.status, 200);
     // The writer holds the block behind the import's batch: one batch per friend at a time.
-    const waiting = await eventually(async () => {
-      const s = await friendStatus(writer(), friend);
-      return s && s.pending >= 2 ? s : undefined;
-    }, { what: "the block queued behind the import's batch" });
+    const waiting = await eventually(
+      async () => {
+        const s = await friendStatus(writer(), friend);
+        return s && s.pending >= 2 ? s : undefined;
+      },
+      { what: "the block queued behind the import's batch" },
+    );
     assert.equal(waiting.applied, 0, "nothing applied yet: the import's batch is still writing");
     assert.equal((await progress(started.importId)).state, 'running', 'the import had not written yet');
     assert.equal(await lineContact(stack.hubspot.url, friend), undefined);
@@ -500,7 +519,11 @@ describe('importing existing friends', () => {
     assert.equal(done.created, 5);
     const status = await appliedEvents(writer(), friend, 2);
     assert.equal(status.failed, 0);
-    assert.deepEqual(status.recent.map((e) => e.kind), ['import', 'unfollow'], 'the import row, then the block');
+    assert.deepEqual(
+      status.recent.map((e) => e.kind),
+      ['import', 'unfollow'],
+      'the import row, then the block',
+    );
     assert.match(status.recent[0]!.outcome, /^create IMPORT contact$/);
     assert.match(status.recent[1]!.outcome, /line_follow NO/, 'the block applied to the contact the import wrote');
     assert.notEqual(status.recent[0]!.batchWorkflowId, status.recent[1]!.batchWorkflowId);
@@ -545,7 +568,16 @@ describe('operator endpoints for imports', () => {
     const done = await finished(importId);
     const overHttp = (await (await admin('GET', `/imports/${importId}`)).json()) as ImportStatus;
     assert.deepEqual(
-      { state: overHttp.state, pages: overHttp.pages, friendsSeen: overHttp.friendsSeen, created: overHttp.created, updated: overHttp.updated, unchanged: overHttp.unchanged, skipped: overHttp.skipped, failed: overHttp.failed },
+      {
+        state: overHttp.state,
+        pages: overHttp.pages,
+        friendsSeen: overHttp.friendsSeen,
+        created: overHttp.created,
+        updated: overHttp.updated,
+        unchanged: overHttp.unchanged,
+        skipped: overHttp.skipped,
+        failed: overHttp.failed,
+      },
       { state: 'completed', pages: 1, friendsSeen: 3, created: 3, updated: 0, unchanged: 0, skipped: 0, failed: 0 },
     );
     assert.equal(done.created, 3);

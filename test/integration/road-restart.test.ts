@@ -30,7 +30,11 @@ test('Temporal restarted mid-burst: every friend ends with exactly one contact, 
   const ids = Array.from({ length: 150 }, () => newLineUserId());
   await call('POST', `${s.line.url}/_sandbox/friends`, { friends: ids.map((userId, i) => ({ userId, displayName: `Restart ${i}` })) });
   const events = ids.map((userId) => followEvent(userId));
-  const send = (event: FollowEvent) => sendLineWebhook({ url: `${s.url}/webhooks/line`, channelSecret: s.config.lineChannelSecret!, events: [event] }).then((r) => r.status, () => 0);
+  const send = (event: FollowEvent) =>
+    sendLineWebhook({ url: `${s.url}/webhooks/line`, channelSecret: s.config.lineChannelSecret!, events: [event] }).then(
+      (r) => r.status,
+      () => 0,
+    );
 
   // 50 follows a second; Temporal goes down after a second and comes back a second later.
   const answers: Array<Promise<number>> = [];
@@ -47,7 +51,10 @@ test('Temporal restarted mid-burst: every friend ends with exactly one contact, 
   const statuses = await Promise.all(answers);
   await outage;
   const refused = events.filter((_, i) => statuses[i] !== 200);
-  assert.ok(statuses.some((st) => st === 200), 'some were acknowledged');
+  assert.ok(
+    statuses.some((st) => st === 200),
+    'some were acknowledged',
+  );
   assert.ok(refused.length > 0, 'some were refused while Temporal was down');
 
   // LINE redelivers what was not acknowledged, until it is.
@@ -55,10 +62,13 @@ test('Temporal restarted mid-burst: every friend ends with exactly one contact, 
     await eventually(async () => ((await send(asRedelivery(event))) === 200 ? true : undefined), { timeoutMs: 60_000, intervalMs: 500, what: 'a redelivery accepted' });
   }
   for (const userId of ids) {
-    const found = await eventually(async () => {
-      const c = await contactsWith(s.hubspot.url, 'line_user_id', userId);
-      return c.length > 0 ? c : undefined;
-    }, { timeoutMs: 90_000, what: `the contact of ${userId}` });
+    const found = await eventually(
+      async () => {
+        const c = await contactsWith(s.hubspot.url, 'line_user_id', userId);
+        return c.length > 0 ? c : undefined;
+      },
+      { timeoutMs: 90_000, what: `the contact of ${userId}` },
+    );
     assert.equal(found.length, 1, `exactly one contact for ${userId}`);
     assert.equal(found[0]!.properties.line_follow, 'YES');
   }

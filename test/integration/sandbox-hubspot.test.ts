@@ -143,7 +143,10 @@ describe('properties', () => {
     assert.equal(id.hasUniqueValue, true);
     assert.equal(id.groupName, 'line');
     const follow = await client.crm.properties.coreApi.getByName('contacts', 'line_follow');
-    assert.deepEqual(follow.options.map((o) => o.value), ['YES', 'NO']);
+    assert.deepEqual(
+      follow.options.map((o) => o.value),
+      ['YES', 'NO'],
+    );
     assert.ok(follow.createdAt instanceof Date);
   });
 
@@ -171,7 +174,14 @@ describe('properties', () => {
 
   test('at most 10 unique-value properties per object', async () => {
     for (let i = 1; i <= 10; i++) {
-      await client.crm.properties.coreApi.create('contacts', { name: `key_${i}`, label: `Key ${i}`, type: 'string', fieldType: 'text', groupName: 'contactinformation', hasUniqueValue: true } as never);
+      await client.crm.properties.coreApi.create('contacts', {
+        name: `key_${i}`,
+        label: `Key ${i}`,
+        type: 'string',
+        fieldType: 'text',
+        groupName: 'contactinformation',
+        hasUniqueValue: true,
+      } as never);
     }
     const error = await failure(
       client.crm.properties.coreApi.create('contacts', { name: 'key_11', label: 'Key 11', type: 'string', fieldType: 'text', groupName: 'contactinformation', hasUniqueValue: true } as never),
@@ -300,9 +310,15 @@ describe('contacts', () => {
   test('the contact list pages by `after`', async () => {
     for (let i = 0; i < 5; i++) await client.crm.contacts.basicApi.create({ properties: { firstname: `P${i}` }, associations: [] });
     const first = await client.crm.contacts.basicApi.getPage(2, undefined, ['firstname']);
-    assert.deepEqual(first.results.map((c) => c.properties.firstname), ['P0', 'P1']);
+    assert.deepEqual(
+      first.results.map((c) => c.properties.firstname),
+      ['P0', 'P1'],
+    );
     const second = await client.crm.contacts.basicApi.getPage(2, first.paging?.next?.after, ['firstname']);
-    assert.deepEqual(second.results.map((c) => c.properties.firstname), ['P2', 'P3']);
+    assert.deepEqual(
+      second.results.map((c) => c.properties.firstname),
+      ['P2', 'P3'],
+    );
   });
 });
 
@@ -490,7 +506,12 @@ describe('batch', () => {
 
   test('batch read: found contacts 200; ids not found 207 with OBJECT_NOT_FOUND and their ids', async () => {
     await upsert([0, 1].map((i) => ({ id: userId(50 + i), idProperty: 'line_user_id', properties: { line_follow: 'YES' } })));
-    const found = await client.crm.contacts.batchApi.read({ inputs: [{ id: userId(50) }, { id: userId(51) }], idProperty: 'line_user_id', properties: ['line_user_id', 'line_follow'], propertiesWithHistory: [] });
+    const found = await client.crm.contacts.batchApi.read({
+      inputs: [{ id: userId(50) }, { id: userId(51) }],
+      idProperty: 'line_user_id',
+      properties: ['line_user_id', 'line_follow'],
+      propertiesWithHistory: [],
+    });
     assert.equal(found.results.length, 2);
     assert.deepEqual(found.results.map((c) => c.properties.line_user_id).sort(), [userId(50), userId(51)]);
 
@@ -509,9 +530,19 @@ describe('batch', () => {
     const created = await raw('POST', '/crm/v3/objects/contacts/batch/create', { inputs: [{ properties: { firstname: 'A' } }, { properties: { firstname: 'B' } }] });
     assert.equal(created.status, 201);
     const [a, b] = created.body.results;
-    const updated = await client.crm.contacts.batchApi.update({ inputs: [{ id: a.id, properties: { lastname: 'One' } }, { id: b.id, properties: { lastname: 'Two' } }] });
+    const updated = await client.crm.contacts.batchApi.update({
+      inputs: [
+        { id: a.id, properties: { lastname: 'One' } },
+        { id: b.id, properties: { lastname: 'Two' } },
+      ],
+    });
     assert.deepEqual(updated.results.map((c) => c.properties.lastname).sort(), ['One', 'Two']);
-    const partial = await raw('POST', '/crm/v3/objects/contacts/batch/update', { inputs: [{ id: a.id, properties: { lastname: 'Uno' } }, { id: '999999', properties: { lastname: 'X' } }] });
+    const partial = await raw('POST', '/crm/v3/objects/contacts/batch/update', {
+      inputs: [
+        { id: a.id, properties: { lastname: 'Uno' } },
+        { id: '999999', properties: { lastname: 'X' } },
+      ],
+    });
     assert.equal(partial.status, 207);
     assert.equal(partial.body.errors[0].category, 'OBJECT_NOT_FOUND');
   });
@@ -619,10 +650,7 @@ describe('batch', () => {
     assert.equal(duplicate.body.message, `Contact already exists. Existing ID: ${owner.id}`);
     assert.equal(controls.listContacts().total, 1);
 
-    const missing = await batchCreate([
-      { properties: { line_user_id: userId(92) }, objectWriteTraceId: 'one' },
-      { properties: { email: 'taken@example.com' } },
-    ]);
+    const missing = await batchCreate([{ properties: { line_user_id: userId(92) }, objectWriteTraceId: 'one' }, { properties: { email: 'taken@example.com' } }]);
     assert.equal(missing.status, 409);
     assertHubspotError(missing.body, 'CONFLICT');
     assert.equal(controls.listContacts().total, 1);
@@ -677,7 +705,10 @@ describe('search', () => {
     const next = first.paging?.next?.after;
     assert.equal(next, '2');
     const second = await search({ limit: 2, after: next, sorts: ['hs_object_id'] });
-    assert.deepEqual(second.results.map((c) => c.properties.line_user_id), [userId(102), userId(103)]);
+    assert.deepEqual(
+      second.results.map((c) => c.properties.line_user_id),
+      [userId(102), userId(103)],
+    );
     const last = await search({ limit: 2, after: '4', sorts: ['hs_object_id'] });
     assert.equal(last.paging, undefined);
 

@@ -131,9 +131,7 @@ async function control<T = Record<string, unknown>>(method: string, path: string
 
 describe('GET /v2/bot/profile/{userId}', () => {
   test("a friend's profile is answered with userId, displayName, pictureUrl, statusMessage and language", async () => {
-    const [friend] = sandbox.controls.seedFriends([
-      { displayName: 'LINE 太郎', pictureUrl: 'https://profile.line-scdn.net/0habc', statusMessage: 'Hello, LINE!', language: 'ja' },
-    ]);
+    const [friend] = sandbox.controls.seedFriends([{ displayName: 'LINE 太郎', pictureUrl: 'https://profile.line-scdn.net/0habc', statusMessage: 'Hello, LINE!', language: 'ja' }]);
     assert.deepEqual(await profile(friend!.userId), {
       userId: friend!.userId,
       displayName: 'LINE 太郎',
@@ -193,7 +191,10 @@ describe('GET /v2/bot/profile/{userId}', () => {
       }
     }
     assert.ok(withPicture > 30 && withPicture < 60, `most but not all generated friends have a picture (${withPicture}/60)`);
-    assert.ok(ids.some((id, i) => i < 60 && /[\u3040-\u30ff\u4e00-\u9fff]/.test(generatedProfile(i + 1).displayName)), 'some names are in Japanese script');
+    assert.ok(
+      ids.some((id, i) => i < 60 && /[\u3040-\u30ff\u4e00-\u9fff]/.test(generatedProfile(i + 1).displayName)),
+      'some names are in Japanese script',
+    );
     // the n-th generated friend is the same user in every run
     sandbox.controls.reset();
     assert.equal(sandbox.controls.seedGeneratedFriends(1).firstUserId, ids[0]);
@@ -205,11 +206,17 @@ describe('GET /v2/bot/followers/ids', () => {
     const ids = userIds(2500);
     sandbox.controls.seedFriends(ids.map((userId) => ({ userId })));
     const pages = await allFollowerPages(1000);
-    assert.deepEqual(pages.map((p) => p.userIds.length), [1000, 1000, 500]);
+    assert.deepEqual(
+      pages.map((p) => p.userIds.length),
+      [1000, 1000, 500],
+    );
     assert.ok(pages[0]!.next && pages[1]!.next);
     assert.equal(pages[2]!.next, undefined);
     assert.ok(!('next' in pages[2]!), 'the last page has no next property at all');
-    assert.deepEqual(pages.flatMap((p) => p.userIds), ids);
+    assert.deepEqual(
+      pages.flatMap((p) => p.userIds),
+      ids,
+    );
   });
 
   test('without a limit a page holds 300 ids (LINE default)', async () => {
@@ -224,7 +231,10 @@ describe('GET /v2/bot/followers/ids', () => {
   test('exactly a full last page has no next', async () => {
     sandbox.controls.seedGeneratedFriends(2000);
     const pages = await allFollowerPages(1000);
-    assert.deepEqual(pages.map((p) => p.userIds.length), [1000, 1000]);
+    assert.deepEqual(
+      pages.map((p) => p.userIds.length),
+      [1000, 1000],
+    );
     assert.equal(pages[1]!.next, undefined);
   });
 
@@ -419,7 +429,10 @@ describe('rate limits and injected faults', () => {
     await lineError(PROFILE, () => client.getProfile(newLineUserId()), 404);
     const stats = (await control<Record<string, { requests: number; statuses: Record<string, number> }>>('GET', '/_sandbox/stats')).body;
     assert.deepEqual(stats['GET /v2/bot/profile/:userId'], { requests: 3, statuses: { '200': 1, '404': 1, '502': 1 } });
-    assert.equal(Object.keys(stats).some((key) => key.includes('_sandbox')), false);
+    assert.equal(
+      Object.keys(stats).some((key) => key.includes('_sandbox')),
+      false,
+    );
   });
 });
 
@@ -711,7 +724,10 @@ describe('npm run line (the sandbox friend command)', () => {
       request.on('data', (chunk: Buffer) => chunks.push(chunk));
       request.on('end', () => {
         const raw = Buffer.concat(chunks);
-        webhooks.push({ valid: verifyLineSignature(raw, request.headers['x-line-signature'] as string | undefined, SANDBOX_LINE_CHANNEL_SECRET), body: JSON.parse(raw.toString('utf8')) as WebhookBody });
+        webhooks.push({
+          valid: verifyLineSignature(raw, request.headers['x-line-signature'] as string | undefined, SANDBOX_LINE_CHANNEL_SECRET),
+          body: JSON.parse(raw.toString('utf8')) as WebhookBody,
+        });
         response.writeHead(answerStatus, { 'content-type': 'application/json' }).end('{}');
       });
     });

@@ -95,7 +95,9 @@ function textOf(value: unknown, seen = new Set<unknown>()): string {
   if (value === null || typeof value !== 'object') return String(value);
   if (seen.has(value)) return '';
   seen.add(value);
-  return Object.values(value).map((v) => textOf(v, seen)).join(' ');
+  return Object.values(value)
+    .map((v) => textOf(v, seen))
+    .join(' ');
 }
 
 describe('a verified e-mail reaches the contact', () => {
@@ -340,7 +342,10 @@ describe('POST /line/id-token refuses what it cannot trust', () => {
     for await (const run of stack.client.workflow.list({ query: `WorkflowId = "${inboxWorkflowId(stack.config.lineChannelId, inboxShardOf(userId, stack.config.lineInboxShards))}"` })) {
       writerHistory += textOf(await stack.client.workflow.getHandle(run.workflowId, run.runId).fetchHistory());
     }
-    for (const [name, history] of [['the contact writer', writerHistory], ['the batch', batchHistory]] as const) {
+    for (const [name, history] of [
+      ['the contact writer', writerHistory],
+      ['the batch', batchHistory],
+    ] as const) {
       assert.ok(history.includes(email), `payloads were decoded: the e-mail is in ${name}'s history`);
       assert.ok(!history.includes(signature) && !history.includes(idToken.split('.')[1]!), `no part of the token in ${name}'s history`);
     }
@@ -409,10 +414,10 @@ describe('every step re-reads HubSpot, so crashes, lost answers and races conver
       await injectFaults(stack.hubspot.url, { status: 503, count: 1000, pathPrefix: '/crm/v3/objects/contacts/merge' });
       const mergesBefore = (await sandboxStats<{ endpoints: Record<string, number> }>(stack.hubspot.url)).endpoints['POST /crm/v3/objects/contacts/merge'] ?? 0;
       assert.equal((await postIdToken({ idToken: await mintIdToken({ userId, email }) })).status, 202);
-      await eventually(
-        async () => ((await sandboxStats<{ endpoints: Record<string, number> }>(stack.hubspot.url)).endpoints['POST /crm/v3/objects/contacts/merge'] ?? 0) > mergesBefore || undefined,
-        { what: 'the merge attempted', timeoutMs: 60_000 },
-      );
+      await eventually(async () => ((await sandboxStats<{ endpoints: Record<string, number> }>(stack.hubspot.url)).endpoints['POST /crm/v3/objects/contacts/merge'] ?? 0) > mergesBefore || undefined, {
+        what: 'the merge attempted',
+        timeoutMs: 60_000,
+      });
       // The e-mail is held by the writer, in a batch still waiting for its merge, when the worker dies.
       const held = await friendStatus(writer(), userId);
       assert.equal(held?.applied, 1, 'only the follow is applied so far');

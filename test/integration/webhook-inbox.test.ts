@@ -120,31 +120,43 @@ test('a burst of follows goes to Temporal in a few signals, is written in a few 
   const before = await inboxContents(stack.client, stack.config.lineChannelId);
 
   const answers = await Promise.all(userIds.map((userId) => send([followEvent(userId)])));
-  assert.deepEqual(answers.map((a) => a.status), userIds.map(() => 200));
+  assert.deepEqual(
+    answers.map((a) => a.status),
+    userIds.map(() => 200),
+  );
 
   // Every acknowledged event is in a writer's history, and the webhook batched them.
   // (Visibility lists a just-started writer a moment after its start.)
-  const after = await eventually(async () => {
-    const contents = await inboxContents(stack.client, stack.config.lineChannelId);
-    return userIds.every((id) => contents.userIds.has(id)) ? contents : undefined;
-  }, { what: 'every acknowledged event in a writer' });
+  const after = await eventually(
+    async () => {
+      const contents = await inboxContents(stack.client, stack.config.lineChannelId);
+      return userIds.every((id) => contents.userIds.has(id)) ? contents : undefined;
+    },
+    { what: 'every acknowledged event in a writer' },
+  );
   // How many signals depends on how the requests interleave (a slow CI machine spreads them out),
   // but with one signal in flight per shard, 80 simultaneous requests cannot all go alone.
   const signals = after.signals - before.signals;
   assert.ok(signals < userIds.length, `${userIds.length} events in ${signals} signals`);
 
   for (const userId of userIds) {
-    const contacts = await eventually(async () => {
-      const found = await contactsWith(stack.hubspot.url, 'line_user_id', userId);
-      return found.length > 0 ? found : undefined;
-    }, { timeoutMs: 60_000, what: `the contact of ${userId}` });
+    const contacts = await eventually(
+      async () => {
+        const found = await contactsWith(stack.hubspot.url, 'line_user_id', userId);
+        return found.length > 0 ? found : undefined;
+      },
+      { timeoutMs: 60_000, what: `the contact of ${userId}` },
+    );
     assert.equal(contacts.length, 1);
     assert.equal(contacts[0]!.properties.line_created_via, 'FOLLOW');
   }
-  const states = await eventually(async () => {
-    const s = await Promise.all(Array.from({ length: SHARDS }, (_, shard) => writerState(stack.client, inboxWorkflowId(stack.config.lineChannelId, shard))));
-    return s.every((x) => x.backlog === 0 && x.batchesInFlight === 0) ? s : undefined;
-  }, { what: 'the writers drained' });
+  const states = await eventually(
+    async () => {
+      const s = await Promise.all(Array.from({ length: SHARDS }, (_, shard) => writerState(stack.client, inboxWorkflowId(stack.config.lineChannelId, shard))));
+      return s.every((x) => x.backlog === 0 && x.batchesInFlight === 0) ? s : undefined;
+    },
+    { what: 'the writers drained' },
+  );
   const sum = (key: 'received' | 'applied' | 'failed' | 'duplicatesIgnored') => states.reduce((n, s) => n + s[key], 0);
   assert.equal(sum('received'), userIds.length);
   assert.equal(sum('applied'), sum('received'), 'every received event was applied');
@@ -153,15 +165,21 @@ test('a burst of follows goes to Temporal in a few signals, is written in a few 
 
   // Each friend's follow was written by exactly one batch; a batch held many friends (a signal's events
   // that wait for a batch go together in the next one, so there are no more batches than signals).
-  const batches = await eventually(async () => {
-    const found = await batchesOfChannel(stack.config.lineChannelId);
-    const held = new Set(found.flatMap((b) => b.result.friends.map((f) => f.userId)));
-    return userIds.every((id) => held.has(id)) ? found : undefined;
-  }, { what: "every friend's batch listed" });
+  const batches = await eventually(
+    async () => {
+      const found = await batchesOfChannel(stack.config.lineChannelId);
+      const held = new Set(found.flatMap((b) => b.result.friends.map((f) => f.userId)));
+      return userIds.every((id) => held.has(id)) ? found : undefined;
+    },
+    { what: "every friend's batch listed" },
+  );
   for (const userId of userIds) {
     const holding = batches.filter((b) => b.result.friends.some((f) => f.userId === userId));
     assert.equal(holding.length, 1, `${userId} in ${holding.length} batches`);
-    assert.deepEqual(holding[0]!.result.friends.find((f) => f.userId === userId)!.events.map((e) => e.outcome), ['create FOLLOW contact']);
+    assert.deepEqual(
+      holding[0]!.result.friends.find((f) => f.userId === userId)!.events.map((e) => e.outcome),
+      ['create FOLLOW contact'],
+    );
   }
   assert.ok(batches.length < userIds.length, `${userIds.length} friends in ${batches.length} batches`);
 });
@@ -191,10 +209,13 @@ test('a writer continues as new, carries its figures, ends when idle, and the ne
   // The next event starts a new writer run, which finds the friend's contact.
   const back = textMessageEvent(userId, 'back again');
   assert.equal((await send([back])).status, 200);
-  const again = await eventually(async () => {
-    const s = await friendStatus(writer(), userId);
-    return s?.recent.some((e) => e.eventId === back.webhookEventId) && s.pending === 0 ? s : undefined;
-  }, { what: 'the new event applied' });
+  const again = await eventually(
+    async () => {
+      const s = await friendStatus(writer(), userId);
+      return s?.recent.some((e) => e.eventId === back.webhookEventId) && s.pending === 0 ? s : undefined;
+    },
+    { what: 'the new event applied' },
+  );
   assert.equal(again.recent.at(-1)?.outcome.startsWith('failed'), false, again.recent.at(-1)?.outcome);
   await eventually(async () => ((await runsOf(inbox.workflowId)).length === runs + 1 ? true : undefined), { what: 'a new writer run took the event' });
   const contacts = await contactsWith(stack.hubspot.url, 'line_user_id', userId);
@@ -214,26 +235,35 @@ test('a writer applies each event ID once however often producers send it, and r
   await signalWriter(target, [follow(a!, 'E-1', t0), follow(b!, 'E-2', t0), follow(bad, 'E-3', t0), { userId: c!, event: { eventId: 'E-4', kind: 'message', timestamp: t0 } }, follow(a!, 'E-1', t0)]);
   await signalWriter(target, [follow(a!, 'E-1', t0), follow(b!, 'E-2', t0)]);
   const workflowId = inboxWorkflowId(target.channelId, 0);
-  const state = await eventually(async () => {
-    const s = await writerState(stack.client, workflowId);
-    return s.applied + s.failed >= 4 && s.backlog === 0 && s.batchesInFlight === 0 ? s : undefined;
-  }, { timeoutMs: 60_000, what: 'the four events applied or failed' });
+  const state = await eventually(
+    async () => {
+      const s = await writerState(stack.client, workflowId);
+      return s.applied + s.failed >= 4 && s.backlog === 0 && s.batchesInFlight === 0 ? s : undefined;
+    },
+    { timeoutMs: 60_000, what: 'the four events applied or failed' },
+  );
   assert.equal(state.received, 4);
   assert.equal(state.duplicatesIgnored, 3);
   assert.equal(state.applied, 3);
   assert.equal(state.failed, 1);
-  assert.deepEqual(state.recentFailures.map((f) => [f.userId, f.eventId]), [[bad, 'E-3']]);
+  assert.deepEqual(
+    state.recentFailures.map((f) => [f.userId, f.eventId]),
+    [[bad, 'E-3']],
+  );
   assert.match(state.recentFailures[0]!.reason, /LINE refused the profile/);
 
   // All four went in the first batch: the refused friend failed alone, the others were written.
   const ref = { client: stack.client, channelId: target.channelId };
   const statuses = await Promise.all([a!, b!, c!, bad].map((userId) => friendStatus(ref, userId)));
-  assert.deepEqual(statuses.map((s) => [s?.applied, s?.failed, s?.recent.map((e) => e.eventId)]), [
-    [1, 0, ['E-1']],
-    [1, 0, ['E-2']],
-    [1, 0, ['E-4']],
-    [0, 1, ['E-3']],
-  ]);
+  assert.deepEqual(
+    statuses.map((s) => [s?.applied, s?.failed, s?.recent.map((e) => e.eventId)]),
+    [
+      [1, 0, ['E-1']],
+      [1, 0, ['E-2']],
+      [1, 0, ['E-4']],
+      [0, 1, ['E-3']],
+    ],
+  );
   assert.equal(new Set(statuses.map((s) => s?.recent[0]?.batchWorkflowId)).size, 1, 'one batch');
   assert.equal((await lineContact(stack.hubspot.url, a!))?.properties.line_created_via, 'FOLLOW');
   assert.equal((await lineContact(stack.hubspot.url, b!))?.properties.line_created_via, 'FOLLOW');
@@ -242,10 +272,13 @@ test('a writer applies each event ID once however often producers send it, and r
 
   // An event applied before comes again later: ignored, no new batch.
   await signalWriter(target, [{ userId: c!, event: { eventId: 'E-4', kind: 'message', timestamp: t0 } }]);
-  const later = await eventually(async () => {
-    const s = await writerState(stack.client, workflowId);
-    return s.duplicatesIgnored >= 4 ? s : undefined;
-  }, { what: 'the late redelivery ignored' });
+  const later = await eventually(
+    async () => {
+      const s = await writerState(stack.client, workflowId);
+      return s.duplicatesIgnored >= 4 ? s : undefined;
+    },
+    { what: 'the late redelivery ignored' },
+  );
   assert.equal(later.received, 4);
   assert.equal(later.batches, state.batches);
   assert.equal((await batchesOfChannel(target.channelId)).length, 1);
@@ -265,23 +298,32 @@ test('a writer keeps to its batch limits, and never has two batches holding one 
   const workflowId = inboxWorkflowId(target.channelId, 0);
   // The later messages only once a batch is being written (the busy friend is first in line, so in it):
   // sent at once, they could all reach the writer's first activation and go in one batch.
-  await eventually(async () => {
-    const s = await writerState(stack.client, workflowId);
-    return s.batchesInFlight > 0 || s.applied > 0 ? true : undefined;
-  }, { timeoutMs: 30_000, what: "a first batch started" });
+  await eventually(
+    async () => {
+      const s = await writerState(stack.client, workflowId);
+      return s.batchesInFlight > 0 || s.applied > 0 ? true : undefined;
+    },
+    { timeoutMs: 30_000, what: 'a first batch started' },
+  );
   for (let n = 2; n <= 6; n++) await signalWriter(target, [message(n)], policy);
 
-  const state = await eventually(async () => {
-    const s = await writerState(stack.client, workflowId);
-    return s.applied + s.failed >= friends.length + 7 && s.backlog === 0 && s.batchesInFlight === 0 ? s : undefined;
-  }, { timeoutMs: 60_000, what: 'every event applied' });
+  const state = await eventually(
+    async () => {
+      const s = await writerState(stack.client, workflowId);
+      return s.applied + s.failed >= friends.length + 7 && s.backlog === 0 && s.batchesInFlight === 0 ? s : undefined;
+    },
+    { timeoutMs: 60_000, what: 'every event applied' },
+  );
   assert.equal(state.failed, 0);
   assert.equal(state.applied, friends.length + 7);
 
-  const batches = await eventually(async () => {
-    const found = await batchesOfChannel(target.channelId);
-    return found.length === state.batches ? found : undefined;
-  }, { what: 'every batch listed' });
+  const batches = await eventually(
+    async () => {
+      const found = await batchesOfChannel(target.channelId);
+      return found.length === state.batches ? found : undefined;
+    },
+    { what: 'every batch listed' },
+  );
   for (const batch of batches) assert.ok(batch.result.friends.length <= policy.maxFriends, `${batch.workflowId}: ${batch.result.friends.length} friends`);
   assert.equal(mostAtOnce(batches), policy.maxInFlight, 'batches side by side, never more than maxInFlight');
 
@@ -299,21 +341,32 @@ test('a backlog waiting when the writer continues as new is carried into the nex
   // Small batches, one at a time: the writer is still busy when Temporal suggests a new run.
   const policy = { maxFriends: 2, maxInFlight: 1 };
   const signals = 40;
-  for (let i = 0; i < signals; i++) await signalWriter(target, [0, 1].map((k) => follow(newLineUserId(), `C-${i}-${k}`)), policy);
+  for (let i = 0; i < signals; i++)
+    await signalWriter(
+      target,
+      [0, 1].map((k) => follow(newLineUserId(), `C-${i}-${k}`)),
+      policy,
+    );
   const workflowId = inboxWorkflowId(target.channelId, 0);
-  const state = await eventually(async () => {
-    const s = await writerState(stack.client, workflowId);
-    return s.applied + s.failed >= signals * 2 && s.backlog === 0 && s.batchesInFlight === 0 ? s : undefined;
-  }, { timeoutMs: 90_000, what: 'every event applied' });
+  const state = await eventually(
+    async () => {
+      const s = await writerState(stack.client, workflowId);
+      return s.applied + s.failed >= signals * 2 && s.backlog === 0 && s.batchesInFlight === 0 ? s : undefined;
+    },
+    { timeoutMs: 90_000, what: 'every event applied' },
+  );
   assert.equal(state.received, signals * 2, 'the figures are carried across the runs');
   assert.equal(state.applied + state.failed, signals * 2);
   assert.equal(state.duplicatesIgnored, 0);
 
   // The writer continued as new with events still waiting; the next run applied them.
-  const runs = await eventually(async () => {
-    const found = await runsOf(workflowId);
-    return found.length >= 2 ? found : undefined;
-  }, { what: 'the writer to continue as new' });
+  const runs = await eventually(
+    async () => {
+      const found = await runsOf(workflowId);
+      return found.length >= 2 ? found : undefined;
+    },
+    { what: 'the writer to continue as new' },
+  );
   let carried = 0;
   for (const runId of runs) {
     const history = await stack.client.workflow.getHandle(workflowId, runId).fetchHistory();
@@ -322,13 +375,18 @@ test('a backlog waiting when the writer continues as new is carried into the nex
     carried += input.carried?.queue.friends.reduce((n, f) => n + f.events.length, 0) ?? 0;
   }
   assert.ok(carried > 0, `events carried into a new run: ${carried}`);
-  const batches = await eventually(async () => {
-    const found = await batchesOfChannel(target.channelId);
-    return found.length === state.batches ? found : undefined;
-  }, { what: 'every batch listed' });
+  const batches = await eventually(
+    async () => {
+      const found = await batchesOfChannel(target.channelId);
+      return found.length === state.batches ? found : undefined;
+    },
+    { what: 'every batch listed' },
+  );
   assert.ok(new Set(batches.map((b) => b.parentRunId)).size >= 2, 'batches ran under more than one run');
   const eventIds = batches.flatMap((b) => b.result.friends.flatMap((f) => f.events.map((e) => e.eventId))).sort();
-  const expected = Array.from({ length: signals }, (_, i) => [`C-${i}-0`, `C-${i}-1`]).flat().sort();
+  const expected = Array.from({ length: signals }, (_, i) => [`C-${i}-0`, `C-${i}-1`])
+    .flat()
+    .sort();
   assert.deepEqual(eventIds, expected, 'each event applied exactly once, across the runs');
   await stack.client.workflow.getHandle(workflowId).terminate('test done');
 });

@@ -28,7 +28,10 @@ test('five workers starting at once create the LINE property group and propertie
   const reports = await Promise.all(Array.from({ length: 5 }, () => ensureLineProperties(client)));
   const created = reports.flatMap((r) => r.created);
   assert.equal(created.filter((c) => c === 'line_user_id').length, 1, 'created once');
-  assert.deepEqual(reports.flatMap((r) => r.problems), []);
+  assert.deepEqual(
+    reports.flatMap((r) => r.problems),
+    [],
+  );
   for (const definition of LINE_PROPERTIES) {
     const property = await client.crm.properties.coreApi.getByName('contacts', definition.name);
     assert.equal(property.type, definition.type, definition.name);
@@ -46,7 +49,11 @@ test('a missing enumeration option is added; a non-unique line_user_id is report
   const client = createHubspotClient({ accessToken: SANDBOX_HUBSPOT_ACCESS_TOKEN, baseUrl: hubspot.url });
   await client.crm.properties.groupsApi.create('contacts', { name: 'line', label: 'LINE' });
   await client.crm.properties.coreApi.create('contacts', {
-    name: 'line_created_via', label: 'LINE Created Via', type: 'enumeration', fieldType: 'select', groupName: 'line',
+    name: 'line_created_via',
+    label: 'LINE Created Via',
+    type: 'enumeration',
+    fieldType: 'select',
+    groupName: 'line',
     options: [{ label: 'FOLLOW', value: 'FOLLOW', displayOrder: 0, hidden: false }],
   } as never);
   await client.crm.properties.coreApi.create('contacts', { name: 'line_user_id', label: 'LINE User ID', type: 'string', fieldType: 'text', groupName: 'line' } as never);
@@ -61,7 +68,10 @@ test('five workers starting at once add the Temporal search attributes; later st
   const connection = await Connection.connect({ address: temporal.address });
   try {
     const results = await Promise.allSettled(Array.from({ length: 5 }, () => ensureSearchAttributes(connection, 'default')));
-    assert.deepEqual(results.filter((r) => r.status === 'rejected'), []);
+    assert.deepEqual(
+      results.filter((r) => r.status === 'rejected'),
+      [],
+    );
     const { customAttributes } = await connection.operatorService.listSearchAttributes({ namespace: 'default' });
     for (const key of SEARCH_ATTRIBUTES) assert.ok(customAttributes && key.name in customAttributes, `${key.name} exists`);
     assert.deepEqual(await ensureSearchAttributes(connection, 'default'), []);

@@ -35,7 +35,10 @@ async function replayAll(bundle: WorkflowBundle, files: string[]): Promise<Array
   const histories = files.map(load);
   const results: Array<{ file: string; error: Error | undefined }> = [];
   let i = 0;
-  for await (const result of Worker.runReplayHistories({ workflowBundle: bundle, replayName: 'upgrade-check' }, histories.map(({ workflowId, history }) => ({ workflowId, history })))) {
+  for await (const result of Worker.runReplayHistories(
+    { workflowBundle: bundle, replayName: 'upgrade-check' },
+    histories.map(({ workflowId, history }) => ({ workflowId, history })),
+  )) {
     results.push({ file: files[i++]!, error: result.error });
   }
   return results;
@@ -62,7 +65,10 @@ test('every workflow type has recorded histories, covering continue-as-new, sign
 });
 
 test(`the recorded histories (${manifest.histories.length}, from ${manifest.commit.slice(0, 7)}) replay on the current workflow code`, async () => {
-  const results = await replayAll(await cachedWorkflowBundle(), manifest.histories.map((h) => h.file));
+  const results = await replayAll(
+    await cachedWorkflowBundle(),
+    manifest.histories.map((h) => h.file),
+  );
   assert.equal(results.length, manifest.histories.length);
   const failures = results.filter((r) => r.error).map((r) => `${r.file}: ${r.error!.name}: ${r.error!.message}`);
   assert.deepEqual(failures, []);
@@ -102,11 +108,20 @@ for (const [file, workflow] of [
     assert.ok(files.length > 0);
     const results = await replayAll(await mutantBundle(file, workflow), files);
     for (const result of results) {
-      assert.ok(result.error instanceof DeterminismViolationError, `${result.file}: expected a DeterminismViolationError, got ${result.error ? `${result.error.name}: ${result.error.message}` : 'none'}`);
+      assert.ok(
+        result.error instanceof DeterminismViolationError,
+        `${result.file}: expected a DeterminismViolationError, got ${result.error ? `${result.error.name}: ${result.error.message}` : 'none'}`,
+      );
     }
     // The other types, unchanged, still replay on the same bundle: the error is the change's, not the bundle's.
-    const others = manifest.histories.filter((h) => h.type !== workflow).slice(0, 5).map((h) => h.file);
+    const others = manifest.histories
+      .filter((h) => h.type !== workflow)
+      .slice(0, 5)
+      .map((h) => h.file);
     const clean = await replayAll(await mutantBundle(file, workflow), others);
-    assert.deepEqual(clean.filter((r) => r.error).map((r) => r.file), []);
+    assert.deepEqual(
+      clean.filter((r) => r.error).map((r) => r.file),
+      [],
+    );
   });
 }

@@ -32,7 +32,6 @@ after(async () => {
 test(`runs started on the release ${release.commit.slice(0, 7)} complete on the current workflow code`, async () => {
   const current = await cachedWorkflowBundle();
 
-
   const imported = Array.from({ length: 1200 }, (_, i) => ({ userId: newLineUserId(), displayName: `Imported ${i}` }));
   await call('POST', `${stack.line.url}/_sandbox/friends`, { friends: imported });
   const importing = await startImport(stack.client, { ...importTargetOf(stack.config), pageSize: 100 });
@@ -56,20 +55,26 @@ test(`runs started on the release ${release.commit.slice(0, 7)} complete on the 
   const upgradedAt = new Date();
 
   await stack.startWorker(current);
-  const done = await eventually(async () => {
-    const status = await progress();
-    return status.state === 'running' ? undefined : status;
-  }, { timeoutMs: 120_000, intervalMs: 500, what: 'the import to end on the current code' });
+  const done = await eventually(
+    async () => {
+      const status = await progress();
+      return status.state === 'running' ? undefined : status;
+    },
+    { timeoutMs: 120_000, intervalMs: 500, what: 'the import to end on the current code' },
+  );
   assert.equal(done.state, 'completed', JSON.stringify(done));
   assert.equal(done.friendsSeen, imported.length + followers.length);
   assert.equal(done.failed, 0, JSON.stringify(done.failures));
 
   // Exactly one correct contact per friend.
   const everyone = [...imported, ...followers];
-  const contacts = await eventually(async () => {
-    const all = await allContacts(stack.hubspot.url);
-    return all.length >= everyone.length ? all : undefined;
-  }, { timeoutMs: 60_000, what: `${everyone.length} contacts` });
+  const contacts = await eventually(
+    async () => {
+      const all = await allContacts(stack.hubspot.url);
+      return all.length >= everyone.length ? all : undefined;
+    },
+    { timeoutMs: 60_000, what: `${everyone.length} contacts` },
+  );
   const byUser = new Map<string, Array<Record<string, string | null | undefined>>>();
   for (const c of contacts) byUser.set(c.properties.line_user_id!, [...(byUser.get(c.properties.line_user_id!) ?? []), c.properties]);
   for (const friend of everyone) {

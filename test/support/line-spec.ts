@@ -110,7 +110,11 @@ function convert(schema: Json, polymorphic: Set<string>, closed: boolean, inAllO
 
 function buildDocument(doc: OpenApiDoc, closed: boolean): JsonObject {
   const schemas = doc.components?.schemas ?? {};
-  const polymorphic = new Set(Object.entries(schemas).filter(([, s]) => isObject(s.discriminator ?? null)).map(([name]) => name));
+  const polymorphic = new Set(
+    Object.entries(schemas)
+      .filter(([, s]) => isObject(s.discriminator ?? null))
+      .map(([name]) => name),
+  );
   const defs: JsonObject = {};
   for (const [name, schema] of Object.entries(schemas)) {
     defs[name] = convert(schema, polymorphic, closed);

@@ -28,7 +28,17 @@ export async function recordHistories(client: Client, dir = process.env[RECORD_D
     perType.set(execution.type, count + 1);
     const history = await client.workflow.getHandle(execution.workflowId, execution.runId).fetchHistory();
     const name = `${execution.type}-${execution.runId}.json`;
-    await writeFile(join(out, name), JSON.stringify({ workflowId: execution.workflowId, runId: execution.runId, type: execution.type, status: execution.status.name, events: history.events?.length ?? 0, history: encodeHistory(history) }));
+    await writeFile(
+      join(out, name),
+      JSON.stringify({
+        workflowId: execution.workflowId,
+        runId: execution.runId,
+        type: execution.type,
+        status: execution.status.name,
+        events: history.events?.length ?? 0,
+        history: encodeHistory(history),
+      }),
+    );
     saved++;
   }
   return saved;

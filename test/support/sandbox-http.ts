@@ -33,8 +33,7 @@ export async function allContacts(hubspotUrl: string): Promise<SandboxContact[]>
   return (await call<{ contacts: SandboxContact[] }>('GET', `${hubspotUrl}/_sandbox/contacts`)).contacts;
 }
 
-export const seedFriend = (lineUrl: string, friend: { userId: string; displayName?: string; pictureUrl?: string }) =>
-  call('POST', `${lineUrl}/_sandbox/friends`, { friends: [friend] });
+export const seedFriend = (lineUrl: string, friend: { userId: string; displayName?: string; pictureUrl?: string }) => call('POST', `${lineUrl}/_sandbox/friends`, { friends: [friend] });
 export const blockFriend = (lineUrl: string, userId: string) => call('POST', `${lineUrl}/_sandbox/friends/${userId}/block`);
 export const unblockFriend = (lineUrl: string, userId: string) => call('POST', `${lineUrl}/_sandbox/friends/${userId}/follow`);
 export const injectFaults = (baseUrl: string, rule: { status: number; count: number; pathPrefix?: string }) => call('POST', `${baseUrl}/_sandbox/faults`, rule);

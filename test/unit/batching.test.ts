@@ -42,8 +42,14 @@ describe('the writer queue', () => {
     q.addEvent({ userId: user(1), event: ev('follow', 10) }, 0);
     q.addEvent({ userId: user(2), event: ev('follow', 20) }, 0);
     const batch = q.take(100, none);
-    assert.deepEqual(batch.map((f) => f.userId), [user(1), user(2)]);
-    assert.deepEqual(batch[0]!.events.map((e) => e.timestamp), [10, 30]);
+    assert.deepEqual(
+      batch.map((f) => f.userId),
+      [user(1), user(2)],
+    );
+    assert.deepEqual(
+      batch[0]!.events.map((e) => e.timestamp),
+      [10, 30],
+    );
   });
 
   test('a friend being written is not taken again: its new events wait for the next batch (one writer per friend)', () => {
@@ -55,9 +61,15 @@ describe('the writer queue', () => {
     const busy = new Set(first.map((f) => f.userId));
     assert.deepEqual(q.readyLive(busy).friends, 1);
     const second = q.take(100, busy);
-    assert.deepEqual(second.map((f) => f.userId), [user(2)]);
+    assert.deepEqual(
+      second.map((f) => f.userId),
+      [user(2)],
+    );
     q.done(first);
-    assert.deepEqual(q.take(100, none).map((f) => f.userId), [user(1)]);
+    assert.deepEqual(
+      q.take(100, none).map((f) => f.userId),
+      [user(1)],
+    );
   });
 
   test('batches hold at most maxFriends friends; live friends go before import-only ones, oldest first', () => {
@@ -65,8 +77,14 @@ describe('the writer queue', () => {
     q.addImportRows(rows([user(10), user(11), user(12)]));
     q.addEvent({ userId: user(2), event: ev('follow', 1) }, 5);
     q.addEvent({ userId: user(1), event: ev('follow', 2) }, 6);
-    assert.deepEqual(q.take(3, none).map((f) => f.userId), [user(2), user(1), user(10)]);
-    assert.deepEqual(q.take(3, none).map((f) => f.userId), [user(11), user(12)]);
+    assert.deepEqual(
+      q.take(3, none).map((f) => f.userId),
+      [user(2), user(1), user(10)],
+    );
+    assert.deepEqual(
+      q.take(3, none).map((f) => f.userId),
+      [user(11), user(12)],
+    );
   });
 
   test("a live friend's import rows travel with its events", () => {
@@ -79,13 +97,16 @@ describe('the writer queue', () => {
     assert.equal(q.importRows, 0);
   });
 
-  test('a verified e-mail ends its friend\'s share of a batch; later events wait', () => {
+  test("a verified e-mail ends its friend's share of a batch; later events wait", () => {
     const q = new WriterQueue();
     q.addEvent({ userId: user(1), event: ev('follow', 1) }, 0);
     q.addEvent({ userId: user(1), event: ev('verified-email', 2, { email: 'a@example.com' }) }, 0);
     q.addEvent({ userId: user(1), event: ev('message', 3) }, 0);
     const [friend] = q.take(100, none);
-    assert.deepEqual(friend!.events.map((e) => e.kind), ['follow', 'verified-email']);
+    assert.deepEqual(
+      friend!.events.map((e) => e.kind),
+      ['follow', 'verified-email'],
+    );
     assert.equal(q.liveEvents, 1);
   });
 
@@ -97,7 +118,10 @@ describe('the writer queue', () => {
     q.addImportRows(rows([user(3)], 1, 'other'));
     assert.equal(q.dropImport('imp'), 3);
     assert.equal(q.importRows, 1);
-    assert.deepEqual(q.take(100, none).map((f) => f.userId), [user(3)]);
+    assert.deepEqual(
+      q.take(100, none).map((f) => f.userId),
+      [user(3)],
+    );
   });
 
   test('a snapshot keeps every waiting event and row, in order', () => {
@@ -108,7 +132,10 @@ describe('the writer queue', () => {
     assert.equal(copy.liveEvents, 1);
     assert.equal(copy.importRows, 1);
     assert.equal(copy.readyLive(none).oldestSince, 7);
-    assert.deepEqual(copy.take(100, none).map((f) => f.userId), [user(1), user(2)]);
+    assert.deepEqual(
+      copy.take(100, none).map((f) => f.userId),
+      [user(1), user(2)],
+    );
   });
 });
 

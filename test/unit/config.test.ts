@@ -136,7 +136,10 @@ const bad: Array<[string, Record<string, string>, RegExp]> = [
 ];
 for (const [variable, env, message] of bad) {
   test(`a malformed ${variable} (${JSON.stringify(env[variable])}) is rejected with its name`, () => {
-    assert.throws(() => loadConfig(env), (error: unknown) => error instanceof ConfigError && error.variable === variable && message.test(error.message));
+    assert.throws(
+      () => loadConfig(env),
+      (error: unknown) => error instanceof ConfigError && error.variable === variable && message.test(error.message),
+    );
   });
 }
 

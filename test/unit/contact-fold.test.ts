@@ -13,7 +13,8 @@ const base = { userId, profile, now, timeZone: 'UTC' };
 /** What applying the observations one at a time, each a write of its own, would leave in HubSpot. */
 function oneByOne(observations: Observation[], existing: ExistingContact | null, p: LineProfile | null = profile): ExistingContact | null {
   let contact = existing;
-  for (const observation of observations) contact = applyDecision(contact, decideContact({ ...base, profile: observation.kind === 'unfollow' ? null : p, observation, existing: contact }), contact?.id ?? '1');
+  for (const observation of observations)
+    contact = applyDecision(contact, decideContact({ ...base, profile: observation.kind === 'unfollow' ? null : p, observation, existing: contact }), contact?.id ?? '1');
   return contact;
 }
 
@@ -30,7 +31,16 @@ const hubspot = (at: number): Observation => ({ kind: 'hubspot', observedAt: at 
 
 const existingContact: ExistingContact = {
   id: '42',
-  properties: { email: 'taro@example.com', line_user_id: userId, line_follow: 'YES', line_follow_changed_at: '1000', line_created_via: 'FOLLOW', line_id_sync_date: '1764547200000', line_user_name: 'Old', line_user_picture: '' },
+  properties: {
+    email: 'taro@example.com',
+    line_user_id: userId,
+    line_follow: 'YES',
+    line_follow_changed_at: '1000',
+    line_created_via: 'FOLLOW',
+    line_id_sync_date: '1764547200000',
+    line_user_name: 'Old',
+    line_user_picture: '',
+  },
 };
 const orphan: ExistingContact = { id: '7', properties: { email: `${userId.toLowerCase()}@line.me`, firstname: 'x' } as ExistingContact['properties'] };
 
@@ -58,7 +68,10 @@ describe('folding a batch of observations', () => {
 
   test('one step per observation, each saying what it decided', () => {
     const { steps, decision } = foldObservations({ ...base, observations: [follow(2000), message(2100), unfollow(3000)], existing: null });
-    assert.deepEqual(steps.map((s) => s.action), ['create', 'none', 'update']);
+    assert.deepEqual(
+      steps.map((s) => s.action),
+      ['create', 'none', 'update'],
+    );
     assert.equal(decision.action, 'create');
     assert.equal(decision.action === 'create' && decision.properties.line_follow, 'NO', 'the block comes after the follow that created it');
     assert.equal(decision.action === 'create' && decision.properties.line_created_via, 'FOLLOW');

@@ -96,7 +96,7 @@ function decide(observation: Observation, profile: LineProfile | null, existing:
 
 const update = (properties: Record<string, string>): ContactDecision => ({ action: 'update', contactId: 'c1', properties });
 const create = (properties: Record<string, string>): ContactDecision => ({ action: 'create', properties });
-const none = (reason: string): ContactDecision => ({ action: 'none', reason } as ContactDecision);
+const none = (reason: string): ContactDecision => ({ action: 'none', reason }) as ContactDecision;
 
 interface Row {
   rule: string;
@@ -718,10 +718,7 @@ table('verified e-mail (LINE Login)', [
 describe('identity', () => {
   test('a user ID that is not a LINE user ID changes nothing', () => {
     for (const userId of ['', 'U123', U.toUpperCase(), 'C4af49806292c3b7e7f1b2c3d4e5f6a7b']) {
-      assert.deepStrictEqual(
-        decideContact({ userId, observation: follow(), profile: PROFILE, existing: null, now: NOW, timeZone: 'UTC' }),
-        none('invalid-line-user-id'),
-      );
+      assert.deepStrictEqual(decideContact({ userId, observation: follow(), profile: PROFILE, existing: null, now: NOW, timeZone: 'UTC' }), none('invalid-line-user-id'));
     }
   });
 
@@ -798,10 +795,7 @@ describe('LINE ID Sync Date', () => {
   });
 
   test('a missing sync date is filled in the configured time zone', () => {
-    assert.deepStrictEqual(
-      decide(importAt(), PROFILE, contact({ ...LINE_DUMMY.properties, line_id_sync_date: '' }), 'Asia/Tokyo'),
-      update({ line_id_sync_date: SD_TOKYO }),
-    );
+    assert.deepStrictEqual(decide(importAt(), PROFILE, contact({ ...LINE_DUMMY.properties, line_id_sync_date: '' }), 'Asia/Tokyo'), update({ line_id_sync_date: SD_TOKYO }));
   });
 
   test('the sync date is never overwritten, not by re-imports, not by later events', () => {
@@ -816,10 +810,7 @@ describe('LINE ID Sync Date', () => {
   });
 
   test('a block does not fill a missing sync date', () => {
-    assert.deepStrictEqual(
-      decide(unfollow(), null, contact({ ...LINE_DUMMY.properties, line_id_sync_date: null })),
-      update({ line_follow: 'NO', line_follow_changed_at: String(T) }),
-    );
+    assert.deepStrictEqual(decide(unfollow(), null, contact({ ...LINE_DUMMY.properties, line_id_sync_date: null })), update({ line_follow: 'NO', line_follow_changed_at: String(T) }));
   });
 });
 
@@ -996,28 +987,54 @@ describe('order, duplicates and races', () => {
   });
 
   test('a block and then a late unblock observed before it stays NO', () => {
-    const { contact: end } = run([[unfollow(t2), null], [unblock(t1), PROFILE]], LINE_DUMMY);
+    const { contact: end } = run(
+      [
+        [unfollow(t2), null],
+        [unblock(t1), PROFILE],
+      ],
+      LINE_DUMMY,
+    );
     assert.equal(end?.properties.line_follow, 'NO');
   });
 
   test('a block during an import ends NO, whichever is applied first', () => {
     const page = t1;
     const block = t2;
-    const importFirst = run([[importAt(page), PROFILE], [unfollow(block), null]], LINE_BLOCKED);
-    const blockFirst = run([[unfollow(block), null], [importAt(page), PROFILE]], LINE_BLOCKED);
+    const importFirst = run(
+      [
+        [importAt(page), PROFILE],
+        [unfollow(block), null],
+      ],
+      LINE_BLOCKED,
+    );
+    const blockFirst = run(
+      [
+        [unfollow(block), null],
+        [importAt(page), PROFILE],
+      ],
+      LINE_BLOCKED,
+    );
     assert.equal(importFirst.contact?.properties.line_follow, 'NO');
     assert.equal(blockFirst.contact?.properties.line_follow, 'NO');
     assert.deepStrictEqual(blockFirst.decisions[1], none('older-observation'));
   });
 
   test('a block of a friend not yet imported creates nothing, and the import skips the blocked friend', () => {
-    const { contact: end, decisions } = run([[unfollow(t2), null], [importAt(t1), null]]);
+    const { contact: end, decisions } = run([
+      [unfollow(t2), null],
+      [importAt(t1), null],
+    ]);
     assert.equal(end, null);
     assert.deepStrictEqual(decisions, [none('no-contact-for-blocked-user'), none('not-a-friend')]);
   });
 
   test('a redelivered event is applied once: the second time it changes nothing', () => {
-    const { decisions } = run([[follow(t1), PROFILE], [follow(t1), PROFILE], [unfollow(t2), null], [unfollow(t2), null]]);
+    const { decisions } = run([
+      [follow(t1), PROFILE],
+      [follow(t1), PROFILE],
+      [unfollow(t2), null],
+      [unfollow(t2), null],
+    ]);
     assert.deepStrictEqual(decisions.slice(1).map(describeDecision), ['none: unchanged', 'update line_follow NO, line_follow_changed_at', 'none: unchanged']);
   });
 
@@ -1030,13 +1047,25 @@ describe('order, duplicates and races', () => {
   });
 
   test('a re-run of an import over contacts changed by events changes nothing that is already right', () => {
-    const { decisions } = run([[follow(t1), PROFILE], [message(t2), PROFILE], [importAt(t3), PROFILE], [importAt(t3 + 1000), PROFILE]]);
+    const { decisions } = run([
+      [follow(t1), PROFILE],
+      [message(t2), PROFILE],
+      [importAt(t3), PROFILE],
+      [importAt(t3 + 1000), PROFILE],
+    ]);
     assert.deepStrictEqual(decisions.slice(1), [none('unchanged'), none('unchanged'), none('unchanged')]);
   });
 
   test('a HubSpot-created contact never gets a dummy e-mail, whatever follows', () => {
     const { contact: end } = run(
-      [[hubspot(t1), PROFILE], [follow(t2), PROFILE], [message(t2 + 1), PROFILE], [unfollow(t3), null], [unblock(t3 + 1), PROFILE], [importAt(t3 + 2), PROFILE]],
+      [
+        [hubspot(t1), PROFILE],
+        [follow(t2), PROFILE],
+        [message(t2 + 1), PROFILE],
+        [unfollow(t3), null],
+        [unblock(t3 + 1), PROFILE],
+        [importAt(t3 + 2), PROFILE],
+      ],
       HS_ONLY_ID,
     );
     assert.deepStrictEqual(end, {
@@ -1054,7 +1083,12 @@ describe('order, duplicates and races', () => {
   });
 
   test('the dummy e-mail is replaced by the verified one and never comes back', () => {
-    const { contact: end } = run([[follow(t1), PROFILE], [verified('Taro@Example.com', t2), PROFILE], [unfollow(t3), null], [unblock(t3 + 1), PROFILE]]);
+    const { contact: end } = run([
+      [follow(t1), PROFILE],
+      [verified('Taro@Example.com', t2), PROFILE],
+      [unfollow(t3), null],
+      [unblock(t3 + 1), PROFILE],
+    ]);
     assert.deepStrictEqual(end, {
       id: 'c1',
       properties: {
@@ -1072,7 +1106,15 @@ describe('order, duplicates and races', () => {
 
   test('the sync date of the first sync survives every later event, in any time zone', () => {
     const first = run([[message(t1), PROFILE]], null, 'Asia/Tokyo');
-    const later = run([[importAt(t3), PROFILE_RENAMED], [unfollow(t3 + 1), null], [follow(t3 + 2), PROFILE]], first.contact, 'UTC');
+    const later = run(
+      [
+        [importAt(t3), PROFILE_RENAMED],
+        [unfollow(t3 + 1), null],
+        [follow(t3 + 2), PROFILE],
+      ],
+      first.contact,
+      'UTC',
+    );
     assert.equal(later.contact?.properties.line_id_sync_date, SD_TOKYO);
     assert.equal(later.contact?.properties.line_created_via, 'REPLY');
   });

@@ -1,17 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 
-import {
-  dummyEmail,
-  isDummyEmail,
-  isEmailAddress,
-  isLineUserId,
-  isMissing,
-  isValidTimeZone,
-  normalizeEmail,
-  parseHubspotTime,
-  syncDate,
-} from '../../src/contact/index.ts';
+import { dummyEmail, isDummyEmail, isEmailAddress, isLineUserId, isMissing, isValidTimeZone, normalizeEmail, parseHubspotTime, syncDate } from '../../src/contact/index.ts';
 
 const U = 'U4af49806292c3b7e7f1b2c3d4e5f6a7b';
 const OTHER = 'U0123456789abcdef0123456789abcdef';

@@ -25,7 +25,6 @@ function virtual(max: number, options: { windowMs?: number; slackMs?: number } =
   return { budget, clock, sleeps, send };
 }
 
-
 describe('HubspotBudget: one process never sends more than the limit in any rolling window', () => {
   for (const max of [1, 10, 100, 190]) {
     it(`max ${max}: a backlog of ${max * 5} requests goes at the limit, never over it`, async () => {

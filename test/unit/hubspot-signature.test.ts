@@ -23,7 +23,10 @@ const ENCODED_URI_SIGNATURE = 'J6sXdMxuWwOV7mcCNjSILKiWek4o1WUVQEIuJJxsleo=';
 describe('HubSpot v3 webhook signatures', () => {
   test('the signature is base64(HMAC-SHA256(client secret, method + URI + body + timestamp)) — vectors computed with openssl', () => {
     assert.equal(signHubspotRequest({ clientSecret: EXAMPLE_SECRET, method: 'POST', uri: 'https://www.example.com/webhook_uri', body: EXAMPLE_BODY, timestamp: '1700000000000' }), EXAMPLE_SIGNATURE);
-    assert.equal(signHubspotRequest({ clientSecret: SECRET, method: 'POST', uri: 'https://sync.example.com/webhooks/hubspot?a=b:c', body: Buffer.from(EVENTS), timestamp: String(T) }), EVENTS_SIGNATURE);
+    assert.equal(
+      signHubspotRequest({ clientSecret: SECRET, method: 'POST', uri: 'https://sync.example.com/webhooks/hubspot?a=b:c', body: Buffer.from(EVENTS), timestamp: String(T) }),
+      EVENTS_SIGNATURE,
+    );
   });
 
   test('signing agrees with @hubspot/api-client (an independent implementation)', () => {

@@ -110,7 +110,10 @@ test("each shard's events go to its own writer, in their own signals; a friend's
   const users = Array.from({ length: 12 }, (_, n) => `U${n.toString(16).padStart(32, '0')}`);
   assert.ok(new Set(users.map((u) => inboxShardOf(u, shards))).size > 1, 'the users span shards');
   const items = users.flatMap((u, n) => [item(u, 2 * n), item(u, 2 * n + 1)]);
-  assert.deepEqual(await Promise.all(items.map((i) => inbox.deliver([i], 2000))), items.map(() => []));
+  assert.deepEqual(
+    await Promise.all(items.map((i) => inbox.deliver([i], 2000))),
+    items.map(() => []),
+  );
   for (const call of calls) {
     for (const i of call.items) assert.equal(call.workflowId, inboxWorkflowId('C1', inboxShardOf(i.userId, shards)), `${i.userId} in its shard's signal`);
     const shard = Number(call.workflowId.split('/').at(-1));
@@ -121,7 +124,11 @@ test("each shard's events go to its own writer, in their own signals; a friend's
   // Within a shard, events go in the order they arrived.
   for (const workflowId of new Set(calls.map((c) => c.workflowId))) {
     const mine = calls.filter((c) => c.workflowId === workflowId).flatMap((c) => c.items.map((i) => Number(i.event.eventId.slice(1))));
-    assert.deepEqual(mine, [...mine].sort((a, b) => a - b), `${workflowId}: in arrival order`);
+    assert.deepEqual(
+      mine,
+      [...mine].sort((a, b) => a - b),
+      `${workflowId}: in arrival order`,
+    );
   }
 });
 
@@ -129,9 +136,15 @@ test('events arriving while a signal is in flight go together in the next one, i
   const { client, calls } = recordingClient({ latencyMs: 40 });
   const inbox = new FriendEventInbox(client, target, { shards: 1 });
   const requests = Array.from({ length: 30 }, (_, n) => inbox.deliver([item(`U${n}`, n)], 2000));
-  assert.deepEqual(await Promise.all(requests), requests.map(() => []));
+  assert.deepEqual(
+    await Promise.all(requests),
+    requests.map(() => []),
+  );
   assert.equal(calls.length, 2, 'the first event alone, then the 29 that waited');
-  assert.deepEqual(calls.flatMap((c) => c.items.map((i) => i.event.eventId)), Array.from({ length: 30 }, (_, n) => `E${n}`));
+  assert.deepEqual(
+    calls.flatMap((c) => c.items.map((i) => i.event.eventId)),
+    Array.from({ length: 30 }, (_, n) => `E${n}`),
+  );
   assert.equal(inbox.stats.largestBatch, 29);
 });
 
@@ -146,7 +159,10 @@ test('signals of one shard start at least minGapMs apart; a batch holds at most 
   await Promise.all(requests);
   for (let i = 1; i < calls.length; i++) assert.ok(calls[i]!.at - calls[i - 1]!.at >= 28, `gap ${calls[i]!.at - calls[i - 1]!.at} ms`);
   assert.ok(calls.every((c) => c.items.length <= 4));
-  assert.equal(calls.reduce((n, c) => n + c.items.length, 0), 12);
+  assert.equal(
+    calls.reduce((n, c) => n + c.items.length, 0),
+    12,
+  );
 });
 
 test('a failed signal fails every request whose events it carried; the next batch is tried afresh', async () => {
@@ -154,8 +170,14 @@ test('a failed signal fails every request whose events it carried; the next batc
   const inbox = new FriendEventInbox(client, target, { shards: 1 });
   control.fail = new Error('Temporal unavailable');
   const failed = await Promise.all([inbox.deliver([item('U1', 1)], 1000), inbox.deliver([item('U2', 2), item('U3', 3)], 1000)]);
-  assert.deepEqual(failed[0]!.map((f) => f.userId), ['U1']);
-  assert.deepEqual(failed[1]!.map((f) => f.userId), ['U2', 'U3']);
+  assert.deepEqual(
+    failed[0]!.map((f) => f.userId),
+    ['U1'],
+  );
+  assert.deepEqual(
+    failed[1]!.map((f) => f.userId),
+    ['U2', 'U3'],
+  );
   assert.match(failed[1]![0]!.reason, /Temporal unavailable/);
   control.fail = undefined;
   assert.deepEqual(await inbox.deliver([item('U4', 4)], 1000), []);
@@ -167,11 +189,18 @@ test('past its deadline a request fails, and events whose request already failed
   const inbox = new FriendEventInbox(client, target, { shards: 1 });
   const slow = inbox.deliver([item('U1', 1)], 1000); // in flight for 200 ms
   const late = await inbox.deliver([item('U2', 2)], 50); // waits behind it and gives up
-  assert.deepEqual(late.map((f) => f.userId), ['U2']);
+  assert.deepEqual(
+    late.map((f) => f.userId),
+    ['U2'],
+  );
   assert.match(late[0]!.reason, /within 50 ms/);
   assert.deepEqual(await slow, []);
   await sleep(50);
-  assert.deepEqual(calls.flatMap((c) => c.items.map((i) => i.userId)), ['U1'], 'U2 was never sent: LINE redelivers it');
+  assert.deepEqual(
+    calls.flatMap((c) => c.items.map((i) => i.userId)),
+    ['U1'],
+    'U2 was never sent: LINE redelivers it',
+  );
 });
 
 test('a writer that ended (idle) is started again by the next batch', async () => {
@@ -181,7 +210,10 @@ test('a writer that ended (idle) is started again by the next batch', async () =
   control.ended = true;
   await sleep(30);
   assert.deepEqual(await inbox.deliver([item('U1', 2)], 1000), []);
-  assert.deepEqual(calls.map((c) => c.kind), ['signalWithStart', 'signalWithStart']);
+  assert.deepEqual(
+    calls.map((c) => c.kind),
+    ['signalWithStart', 'signalWithStart'],
+  );
 });
 
 test("a friend's events always go to the same shard, and shards spread friends evenly", () => {

@@ -45,7 +45,11 @@ describe('reading a batch of LINE profiles', () => {
     assert.equal(result.profiles[id(9)], undefined);
     assert.match(result.rejected[id(9)]!, /LINE rejected profile read/);
     assert.equal(result.profiles[id(1)]?.displayName, 'name of 0001');
-    assert.deepEqual(Object.keys(result.profiles), batch.filter((u) => u !== id(9)), 'in the batch order');
+    assert.deepEqual(
+      Object.keys(result.profiles),
+      batch.filter((u) => u !== id(9)),
+      'in the batch order',
+    );
   });
 
   test('a LINE outage mid-batch fails the attempt; the retry reads only the profiles not heartbeated yet', async () => {

@@ -52,7 +52,18 @@ const postLine = (app: App, body: string | Buffer, signature: string | null = si
 
 const followBody = JSON.stringify({
   destination: 'Udeadbeefdeadbeefdeadbeefdeadbeef',
-  events: [{ type: 'follow', mode: 'active', timestamp: 1_700_000_000_000, source: { type: 'user', userId: USER_ID }, webhookEventId: '01HZZZZZZZZZZZZZZZZZZZZZZZ', deliveryContext: { isRedelivery: false }, replyToken: 'r', follow: { isUnblocked: false } }],
+  events: [
+    {
+      type: 'follow',
+      mode: 'active',
+      timestamp: 1_700_000_000_000,
+      source: { type: 'user', userId: USER_ID },
+      webhookEventId: '01HZZZZZZZZZZZZZZZZZZZZZZZ',
+      deliveryContext: { isRedelivery: false },
+      replyToken: 'r',
+      follow: { isUnblocked: false },
+    },
+  ],
 });
 
 describe('POST /webhooks/line', () => {
@@ -106,7 +117,10 @@ describe('POST /webhooks/line', () => {
     const check = await postLine(app, JSON.stringify({ destination: 'U0', events: [] }));
     assert.equal(check.statusCode, 200);
     assert.deepEqual(check.json(), { accepted: 0 });
-    const group = JSON.stringify({ destination: 'U0', events: [{ type: 'join', mode: 'active', timestamp: 1, source: { type: 'group', groupId: `C${'0'.repeat(32)}` }, webhookEventId: 'x', deliveryContext: { isRedelivery: false } }] });
+    const group = JSON.stringify({
+      destination: 'U0',
+      events: [{ type: 'join', mode: 'active', timestamp: 1, source: { type: 'group', groupId: `C${'0'.repeat(32)}` }, webhookEventId: 'x', deliveryContext: { isRedelivery: false } }],
+    });
     const ignored = await postLine(app, group);
     assert.equal(ignored.statusCode, 200);
     assert.deepEqual(ignored.json(), { accepted: 0 });
@@ -123,7 +137,13 @@ describe('POST /webhooks/line', () => {
 describe('unknown routes', () => {
   test('an unknown path or method is 404', async (t) => {
     const app = await adminApp(t);
-    for (const [method, url] of [['GET', '/nope'], ['GET', '/webhooks/line'], ['PUT', '/webhooks/line'], ['POST', '/webhooks'], ['GET', '/imports']] as const) {
+    for (const [method, url] of [
+      ['GET', '/nope'],
+      ['GET', '/webhooks/line'],
+      ['PUT', '/webhooks/line'],
+      ['POST', '/webhooks'],
+      ['GET', '/imports'],
+    ] as const) {
       const answer = await app.inject({ method, url });
       assert.equal(answer.statusCode, 404, `${method} ${url}`);
       assert.equal(answer.json().error, 'Not Found');

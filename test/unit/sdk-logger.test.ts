@@ -24,7 +24,7 @@ test('the activity-only HubSpot worker\'s "No workflows registered" warning is n
   ]);
 });
 
-test('the same logger through the SDK\'s child-logger path (warn()) demotes it too', () => {
+test("the same logger through the SDK's child-logger path (warn()) demotes it too", () => {
   const out: string[] = [];
   const logger = new SdkLogger('info', (entry) => out.push(entry.message));
   logger.warn('No workflows registered, not polling for workflow tasks');

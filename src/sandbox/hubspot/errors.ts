@@ -25,11 +25,9 @@ export function errorBody(category: string, message: string, extra: Record<strin
   return { status: 'error', message, correlationId: randomUUID(), category, ...extra };
 }
 
-export const validationError = (message: string, extra?: Record<string, unknown>) =>
-  new HubspotApiError(400, errorBody('VALIDATION_ERROR', message, extra));
+export const validationError = (message: string, extra?: Record<string, unknown>) => new HubspotApiError(400, errorBody('VALIDATION_ERROR', message, extra));
 
-export const notFoundError = (message: string, extra?: Record<string, unknown>) =>
-  new HubspotApiError(404, errorBody('OBJECT_NOT_FOUND', message, extra));
+export const notFoundError = (message: string, extra?: Record<string, unknown>) => new HubspotApiError(404, errorBody('OBJECT_NOT_FOUND', message, extra));
 
 export const AUTH_MESSAGE =
   'Authentication credentials not found. This API supports OAuth 2.0 authentication and you can find more details at https://developers.hubspot.com/docs/methods/auth/oauth-overview';

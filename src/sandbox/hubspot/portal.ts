@@ -304,9 +304,7 @@ export class Portal {
   /** A live contact by record id or by `idProperty`, else HubSpot's 404. */
   private resolve(id: string, idProperty: string | undefined, action: 'read' | 'update', includeArchived: boolean): ContactRecord {
     if (idProperty !== undefined && idProperty !== 'hs_object_id' && !this.schema.isIdProperty(idProperty)) throw this.nonUnique(idProperty, action);
-    const contact =
-      this.store.findBy(idProperty ?? 'hs_object_id', id) ??
-      (includeArchived && (idProperty ?? 'hs_object_id') === 'hs_object_id' ? this.archivedOnly(id) : undefined);
+    const contact = this.store.findBy(idProperty ?? 'hs_object_id', id) ?? (includeArchived && (idProperty ?? 'hs_object_id') === 'hs_object_id' ? this.archivedOnly(id) : undefined);
     if (contact) return contact;
     const numeric = /^\d+$/.test(id);
     throw notFoundError(numeric || idProperty !== undefined ? 'resource not found' : 'Object not found.  objectId are usually numeric.', { context: { id: [id] } });

@@ -65,7 +65,7 @@ const DEFAULT_PROPERTIES: DefaultProperty[] = [
   { name: 'lastname', label: 'Last Name', type: 'string', fieldType: 'text', description: "A contact's last name" },
   { name: 'phone', label: 'Phone Number', type: 'string', fieldType: 'phonenumber', description: "A contact's primary phone number" },
   { name: 'mobilephone', label: 'Mobile Phone Number', type: 'string', fieldType: 'phonenumber', description: "A contact's mobile phone number" },
-  { name: 'company', label: 'Company Name', type: 'string', fieldType: 'text', description: 'Name of the contact\'s company' },
+  { name: 'company', label: 'Company Name', type: 'string', fieldType: 'text', description: "Name of the contact's company" },
   { name: 'website', label: 'Website URL', type: 'string', fieldType: 'text', description: "The contact's company website" },
   { name: 'jobtitle', label: 'Job Title', type: 'string', fieldType: 'text', description: "A contact's job title" },
   { name: 'city', label: 'City', type: 'string', fieldType: 'text', description: "A contact's city of residence" },
@@ -365,9 +365,7 @@ export class Schema {
         const values = property.fieldType === 'checkbox' ? text.split(';') : [text];
         const bad = values.find((v) => !allowed.has(v));
         if (bad !== undefined) {
-          const listed = property.options
-            .map((o) => `label: "${o.label}"\nvalue: "${o.value}"\ndisplay_order: ${o.displayOrder}\nhidden: ${o.hidden}\nread_only: false\n`)
-            .join(', ');
+          const listed = property.options.map((o) => `label: "${o.label}"\nvalue: "${o.value}"\ndisplay_order: ${o.displayOrder}\nhidden: ${o.hidden}\nread_only: false\n`).join(', ');
           return { error: this.invalid(name, 'INVALID_OPTION', `${bad} was not one of the allowed options: [${listed}]`) };
         }
         return { value: values.join(';') };

@@ -10,10 +10,7 @@ const MAX_GROUPS = 5;
 const MAX_FILTERS_PER_GROUP = 6;
 const MAX_FILTERS = 18;
 
-const OPERATORS = new Set([
-  'EQ', 'NEQ', 'LT', 'LTE', 'GT', 'GTE', 'BETWEEN', 'IN', 'NOT_IN',
-  'HAS_PROPERTY', 'NOT_HAS_PROPERTY', 'CONTAINS_TOKEN', 'NOT_CONTAINS_TOKEN',
-]);
+const OPERATORS = new Set(['EQ', 'NEQ', 'LT', 'LTE', 'GT', 'GTE', 'BETWEEN', 'IN', 'NOT_IN', 'HAS_PROPERTY', 'NOT_HAS_PROPERTY', 'CONTAINS_TOKEN', 'NOT_CONTAINS_TOKEN']);
 
 /** Properties `query` looks in, as HubSpot's default searchable contact properties. */
 const QUERY_PROPERTIES = ['firstname', 'lastname', 'email', 'phone', 'company'];
@@ -131,8 +128,7 @@ function compile(filter: Filter, schema: Schema): (candidate: Candidate) => bool
   const read = reader(filter.propertyName, schema);
   const want = (v: string | undefined): Value => (v === undefined ? undefined : schema.comparable(filter.propertyName, v));
   const isCheckbox = schema.get(filter.propertyName)?.fieldType === 'checkbox';
-  const eq = (a: number | string, b: Value) =>
-    b !== undefined && (a === b || (isCheckbox && typeof a === 'string' && typeof b === 'string' && a.split(';').includes(b)));
+  const eq = (a: number | string, b: Value) => b !== undefined && (a === b || (isCheckbox && typeof a === 'string' && typeof b === 'string' && a.split(';').includes(b)));
   const value = want(filter.value);
   const high = want(filter.highValue);
   const values = (filter.values ?? []).map(want);

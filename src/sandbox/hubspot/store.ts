@@ -169,11 +169,7 @@ export class ContactStore {
       times[name] = changedAt(takeMerged ? merged : primary, name);
     }
     const emails = [primary.values['email'], merged.values['email']].filter((e): e is string => e !== undefined);
-    const additional = new Set<string>([
-      ...splitList(primary.values['hs_additional_emails']),
-      ...splitList(merged.values['hs_additional_emails']),
-      ...emails.slice(1),
-    ]);
+    const additional = new Set<string>([...splitList(primary.values['hs_additional_emails']), ...splitList(merged.values['hs_additional_emails']), ...emails.slice(1)]);
     if (emails[0] !== undefined) {
       values['email'] = emails[0];
       times['email'] = primary.values['email'] !== undefined ? changedAt(primary, 'email') : now;

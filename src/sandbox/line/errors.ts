@@ -13,7 +13,6 @@ export const LINE_ERROR_MESSAGES = {
   serverError: 'Internal server error',
 } as const;
 
-
 /** The Messaging API's error body for a status (also the default body of injected faults). */
 export function lineErrorBody(status: number): { message: string } {
   switch (status) {

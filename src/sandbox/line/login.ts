@@ -108,5 +108,4 @@ export class LoginChannel {
     if (params.user_id !== undefined && params.user_id !== '' && payload.sub !== params.user_id) return fail('Invalid IdToken Subject.');
     return { ok: true, payload };
   }
-
 }

@@ -23,17 +23,48 @@ export interface ProfileSeed {
 }
 
 const FAMILY: Array<[string, string]> = [
-  ['佐藤', 'Sato'], ['鈴木', 'Suzuki'], ['高橋', 'Takahashi'], ['田中', 'Tanaka'], ['伊藤', 'Ito'],
-  ['渡辺', 'Watanabe'], ['山本', 'Yamamoto'], ['中村', 'Nakamura'], ['小林', 'Kobayashi'], ['加藤', 'Kato'],
-  ['吉田', 'Yoshida'], ['山田', 'Yamada'], ['佐々木', 'Sasaki'], ['山口', 'Yamaguchi'], ['松本', 'Matsumoto'],
-  ['井上', 'Inoue'], ['木村', 'Kimura'], ['林', 'Hayashi'], ['斎藤', 'Saito'], ['清水', 'Shimizu'],
+  ['佐藤', 'Sato'],
+  ['鈴木', 'Suzuki'],
+  ['高橋', 'Takahashi'],
+  ['田中', 'Tanaka'],
+  ['伊藤', 'Ito'],
+  ['渡辺', 'Watanabe'],
+  ['山本', 'Yamamoto'],
+  ['中村', 'Nakamura'],
+  ['小林', 'Kobayashi'],
+  ['加藤', 'Kato'],
+  ['吉田', 'Yoshida'],
+  ['山田', 'Yamada'],
+  ['佐々木', 'Sasaki'],
+  ['山口', 'Yamaguchi'],
+  ['松本', 'Matsumoto'],
+  ['井上', 'Inoue'],
+  ['木村', 'Kimura'],
+  ['林', 'Hayashi'],
+  ['斎藤', 'Saito'],
+  ['清水', 'Shimizu'],
 ];
 const GIVEN: Array<[string, string, string]> = [
-  ['陽翔', 'Haruto', 'はると'], ['蓮', 'Ren', 'れん'], ['湊', 'Minato', 'みなと'], ['大和', 'Yamato', 'やまと'],
-  ['陽菜', 'Hina', 'ひな'], ['結菜', 'Yuna', 'ゆな'], ['葵', 'Aoi', 'あおい'], ['凛', 'Rin', 'りん'],
-  ['咲良', 'Sakura', 'さくら'], ['芽依', 'Mei', 'めい'], ['翔太', 'Shota', 'しょうた'], ['健太', 'Kenta', 'けんた'],
-  ['美咲', 'Misaki', 'みさき'], ['愛', 'Ai', 'あい'], ['大輝', 'Daiki', 'だいき'], ['拓海', 'Takumi', 'たくみ'],
-  ['花子', 'Hanako', 'はなこ'], ['太郎', 'Taro', 'たろう'], ['由美', 'Yumi', 'ゆみ'], ['直樹', 'Naoki', 'なおき'],
+  ['陽翔', 'Haruto', 'はると'],
+  ['蓮', 'Ren', 'れん'],
+  ['湊', 'Minato', 'みなと'],
+  ['大和', 'Yamato', 'やまと'],
+  ['陽菜', 'Hina', 'ひな'],
+  ['結菜', 'Yuna', 'ゆな'],
+  ['葵', 'Aoi', 'あおい'],
+  ['凛', 'Rin', 'りん'],
+  ['咲良', 'Sakura', 'さくら'],
+  ['芽依', 'Mei', 'めい'],
+  ['翔太', 'Shota', 'しょうた'],
+  ['健太', 'Kenta', 'けんた'],
+  ['美咲', 'Misaki', 'みさき'],
+  ['愛', 'Ai', 'あい'],
+  ['大輝', 'Daiki', 'だいき'],
+  ['拓海', 'Takumi', 'たくみ'],
+  ['花子', 'Hanako', 'はなこ'],
+  ['太郎', 'Taro', 'たろう'],
+  ['由美', 'Yumi', 'ゆみ'],
+  ['直樹', 'Naoki', 'なおき'],
 ];
 const EMOJI = ['🌸', '☀️', '🍀', '🐱', '⭐', '🎵', '🍣', '🗻'];
 const STATUS_MESSAGES = ['よろしくお願いします！', '毎日がんばる💪', 'Hello, LINE!', '旅行中✈️', '🍜🍜🍜', 'おやすみなさい'];
@@ -52,18 +83,43 @@ export function generatedProfile(key: string | number): LineProfile {
   const emoji = pick(EMOJI, h(2));
   let displayName: string;
   switch (h(3) % 16) {
-    case 0: case 1: case 2: case 3: displayName = `${familyKanji} ${givenKanji}`; break;
-    case 4: case 5: case 6: displayName = `${familyKanji}${givenKanji}`; break;
-    case 7: case 8: displayName = givenKana; break;
-    case 9: displayName = `${givenKana}${emoji}`; break;
-    case 10: case 11: displayName = `${givenRomaji} ${familyRomaji}`; break;
-    case 12: displayName = givenRomaji.toLowerCase(); break;
-    case 13: displayName = givenKanji; break;
-    case 14: displayName = `${givenRomaji}.${familyRomaji.charAt(0)}`; break;
-    default: displayName = `${emoji} ${givenKanji} ${emoji}`;
+    case 0:
+    case 1:
+    case 2:
+    case 3:
+      displayName = `${familyKanji} ${givenKanji}`;
+      break;
+    case 4:
+    case 5:
+    case 6:
+      displayName = `${familyKanji}${givenKanji}`;
+      break;
+    case 7:
+    case 8:
+      displayName = givenKana;
+      break;
+    case 9:
+      displayName = `${givenKana}${emoji}`;
+      break;
+    case 10:
+    case 11:
+      displayName = `${givenRomaji} ${familyRomaji}`;
+      break;
+    case 12:
+      displayName = givenRomaji.toLowerCase();
+      break;
+    case 13:
+      displayName = givenKanji;
+      break;
+    case 14:
+      displayName = `${givenRomaji}.${familyRomaji.charAt(0)}`;
+      break;
+    default:
+      displayName = `${emoji} ${givenKanji} ${emoji}`;
   }
   const profile: LineProfile = { displayName };
-  if (h(4) % 10 !== 0) profile.pictureUrl = `https://profile.line-scdn.net/0h${digest.subarray(20, 32).toString('base64url')}${createHash('sha256').update(`pic:${key}`).digest('base64url').slice(0, 40)}`;
+  if (h(4) % 10 !== 0)
+    profile.pictureUrl = `https://profile.line-scdn.net/0h${digest.subarray(20, 32).toString('base64url')}${createHash('sha256').update(`pic:${key}`).digest('base64url').slice(0, 40)}`;
   if (h(5) % 4 === 0) profile.statusMessage = pick(STATUS_MESSAGES, h(6));
   if (h(6) % 12 !== 0) profile.language = pick(LANGUAGES, h(7));
   return profile;
@@ -93,4 +149,3 @@ export function applyProfileSeed(base: LineProfile, seed: ProfileSeed): LineProf
   if (out.pictureUrl !== undefined && !/^https?:\/\/\S+$/.test(out.pictureUrl)) throw new SandboxInputError('pictureUrl must be an http(s) URL');
   return cleanProfile(out);
 }
-

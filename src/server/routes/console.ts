@@ -56,7 +56,10 @@ export const consoleRoutes: FastifyPluginAsync<ConsoleRoutesOptions> = async (ap
       .header('x-content-type-options', 'nosniff')
       .header('referrer-policy', 'same-origin')
       .header('x-frame-options', 'DENY')
-      .header('content-security-policy', `default-src 'none'; script-src 'nonce-${nonce}'; style-src 'unsafe-inline'; img-src https: http: data:; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'`);
+      .header(
+        'content-security-policy',
+        `default-src 'none'; script-src 'nonce-${nonce}'; style-src 'unsafe-inline'; img-src https: http: data:; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'`,
+      );
 
   const signIn = (request: FastifyRequest, reply: FastifyReply, wrong = false) => {
     const nonce = randomBytes(16).toString('base64');
@@ -100,11 +103,19 @@ export const consoleRoutes: FastifyPluginAsync<ConsoleRoutesOptions> = async (ap
       const nonce = randomBytes(16).toString('base64');
       return securityHeaders(reply.code(401), nonce).send(signInPage(languageOf(request.headers['accept-language']), nonce, true));
     }
-    return reply.code(303).header('set-cookie', auth.sessionCookie(secure(request))).header('location', '/console').send();
+    return reply
+      .code(303)
+      .header('set-cookie', auth.sessionCookie(secure(request)))
+      .header('location', '/console')
+      .send();
   });
 
   app.post('/console/sign-out', async (request, reply) =>
-    reply.code(303).header('set-cookie', AdminAuth.signOutCookie(secure(request))).header('location', '/console/sign-in').send(),
+    reply
+      .code(303)
+      .header('set-cookie', AdminAuth.signOutCookie(secure(request)))
+      .header('location', '/console/sign-in')
+      .send(),
   );
 
   app.get<{ Querystring: { follow?: string; q?: string; after?: string } }>('/console', { onRequest: guard }, async (request, reply) => {

@@ -66,7 +66,10 @@ export const hubspotWebhookRoutes: FastifyPluginAsync<HubspotWebhookOptions> = a
     if (Object.keys(ignored).length > 0) request.log.info({ ignored }, 'HubSpot events ignored');
     if (accepted.length === 0) return { accepted: 0 };
 
-    const failures = await inbox.deliver(accepted.map(({ userId, event }) => ({ userId, event })), deadlineMs);
+    const failures = await inbox.deliver(
+      accepted.map(({ userId, event }) => ({ userId, event })),
+      deadlineMs,
+    );
     if (failures.length > 0) {
       request.log.error({ failed: failures.length, of: accepted.length, reason: failures[0]!.reason }, 'Temporal did not accept HubSpot events');
       // HubSpot retries non-2xx deliveries; the writer ignores the ones it already has.

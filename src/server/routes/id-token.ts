@@ -50,7 +50,10 @@ export const idTokenRoutes: FastifyPluginAsync<IdTokenRouteOptions> = async (app
       // Before the body is even read: a flood costs us as little as possible.
       onRequest: async (request, reply) => {
         if (!limiter.take(request.ip)) {
-          return reply.code(429).header('retry-after', String(limiter.retryAfterSeconds(request.ip))).send({ error: 'too many requests from this address; try again later' });
+          return reply
+            .code(429)
+            .header('retry-after', String(limiter.retryAfterSeconds(request.ip)))
+            .send({ error: 'too many requests from this address; try again later' });
         }
       },
       // Fastify's schema would silently drop extra fields; say plainly that only the token counts.
@@ -59,7 +62,9 @@ export const idTokenRoutes: FastifyPluginAsync<IdTokenRouteOptions> = async (app
         if (body && typeof body === 'object' && !Array.isArray(body)) {
           const extra = Object.keys(body).filter((k) => k !== 'idToken');
           if (extra.length > 0) {
-            return reply.code(400).send({ error: `only "idToken" is accepted (got ${extra.map((k) => JSON.stringify(k.slice(0, 40))).join(', ')}): the e-mail is read from LINE, never from the request` });
+            return reply
+              .code(400)
+              .send({ error: `only "idToken" is accepted (got ${extra.map((k) => JSON.stringify(k.slice(0, 40))).join(', ')}): the e-mail is read from LINE, never from the request` });
           }
         }
       },

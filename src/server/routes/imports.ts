@@ -58,7 +58,7 @@ const digest = (value: string) => createHash('sha256').update(value, 'utf8').dig
 function isTemporalUnavailable(error: unknown): boolean {
   const e = error as { code?: number; cause?: { code?: number }; name?: string };
   const code = e?.code ?? e?.cause?.code;
-  return code === GrpcStatus.UNAVAILABLE || code === GrpcStatus.DEADLINE_EXCEEDED || e?.name === 'ServiceError' && /UNAVAILABLE|DEADLINE/.test(String((error as Error).message));
+  return code === GrpcStatus.UNAVAILABLE || code === GrpcStatus.DEADLINE_EXCEEDED || (e?.name === 'ServiceError' && /UNAVAILABLE|DEADLINE/.test(String((error as Error).message)));
 }
 
 export const importRoutes: FastifyPluginAsync<ImportRoutesOptions> = async (app, { temporal, adminToken, target }) => {

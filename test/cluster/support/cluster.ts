@@ -80,9 +80,21 @@ async function sqlSetup(tools: TemporalServerTools, pg: Postgres): Promise<void>
 
 function serverConfig(pg: Postgres, ports: Record<string, number>, logFile: string, dynamicConfigFile: string, numHistoryShards: number) {
   const store = (databaseName: string, maxConns: number) => ({
-    sql: { pluginName: 'postgres12', databaseName, connectAddr: `${pg.host}:${pg.port}`, connectProtocol: 'tcp', user: pg.user, password: pg.password, maxConns, maxIdleConns: maxConns, maxConnLifetime: '1h' },
+    sql: {
+      pluginName: 'postgres12',
+      databaseName,
+      connectAddr: `${pg.host}:${pg.port}`,
+      connectProtocol: 'tcp',
+      user: pg.user,
+      password: pg.password,
+      maxConns,
+      maxIdleConns: maxConns,
+      maxConnLifetime: '1h',
+    },
   });
-  const service = (name: string) => ({ rpc: { grpcPort: ports[`${name}Grpc`], membershipPort: ports[`${name}Membership`], bindOnLocalHost: true, ...(name === 'frontend' ? { httpPort: ports.frontendHttp } : {}) } });
+  const service = (name: string) => ({
+    rpc: { grpcPort: ports[`${name}Grpc`], membershipPort: ports[`${name}Membership`], bindOnLocalHost: true, ...(name === 'frontend' ? { httpPort: ports.frontendHttp } : {}) },
+  });
   return {
     log: { stdout: false, level: 'warn', outputFile: logFile },
     persistence: {
@@ -148,16 +160,21 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
     let exit: string | undefined;
     child.once('exit', (code, signal) => (exit = `temporal-server exited (${code ?? signal}); see ${logFile}`));
     const address = `127.0.0.1:${ports.frontendGrpc}`;
-    const connection = await waitFor('the Temporal frontend', 120_000, async () => {
-      const c = await Connection.connect({ address, connectTimeout: 2000 });
-      try {
-        await c.workflowService.getSystemInfo({});
-        return c;
-      } catch (error) {
-        await c.close();
-        throw error;
-      }
-    }, () => exit);
+    const connection = await waitFor(
+      'the Temporal frontend',
+      120_000,
+      async () => {
+        const c = await Connection.connect({ address, connectTimeout: 2000 });
+        try {
+          await c.workflowService.getSystemInfo({});
+          return c;
+        } catch (error) {
+          await c.close();
+          throw error;
+        }
+      },
+      () => exit,
+    );
     const server = child;
     return {
       address,
@@ -173,7 +190,12 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
           if ((error as { code?: number }).code !== 6) throw error; // ALREADY_EXISTS
         }
         // The frontend learns of a new namespace on its next namespace-registry refresh (seconds).
-        await waitFor(`namespace ${namespace}`, 60_000, () => connection.workflowService.listWorkflowExecutions({ namespace, pageSize: 1 }), () => exit);
+        await waitFor(
+          `namespace ${namespace}`,
+          60_000,
+          () => connection.workflowService.listWorkflowExecutions({ namespace, pageSize: 1 }),
+          () => exit,
+        );
       },
       setDynamicConfig: (values) => writeDynamic(values),
       async stop() {

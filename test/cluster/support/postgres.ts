@@ -45,7 +45,7 @@ export async function startPostgres({ maxConnections = 400 } = {}): Promise<Post
   };
   if (asRoot) {
     const { stdout } = await run('id', ['-u', 'postgres']).catch(() => {
-      throw new Error('running as root needs the postgres user that Debian\'s postgresql package creates');
+      throw new Error("running as root needs the postgres user that Debian's postgresql package creates");
     });
     const { stdout: gid } = await run('id', ['-g', 'postgres']);
     await chown(base, Number(stdout.trim()), Number(gid.trim()));
@@ -56,7 +56,16 @@ export async function startPostgres({ maxConnections = 400 } = {}): Promise<Post
   if (asRoot) await run('chown', ['postgres:postgres', pwFile]);
   await as('initdb', ['-D', dataDir, '-U', user, '--pwfile', pwFile, '-A', 'scram-sha-256', '-E', 'UTF8', '--no-instructions']);
   const port = await freePort();
-  const options = [`-p ${port}`, `-k ${socketDir}`, "-c listen_addresses=127.0.0.1", `-c max_connections=${maxConnections}`, '-c fsync=off', '-c synchronous_commit=off', '-c full_page_writes=off', '-c shared_buffers=128MB'].join(' ');
+  const options = [
+    `-p ${port}`,
+    `-k ${socketDir}`,
+    '-c listen_addresses=127.0.0.1',
+    `-c max_connections=${maxConnections}`,
+    '-c fsync=off',
+    '-c synchronous_commit=off',
+    '-c full_page_writes=off',
+    '-c shared_buffers=128MB',
+  ].join(' ');
   await as('pg_ctl', ['-D', dataDir, '-o', options, '-l', join(base, 'postgres.log'), '-w', '-t', '60', 'start']);
   let stopped = false;
   return {
