@@ -163,7 +163,8 @@ test('a HubSpot outage does not hold the writer back: it continues as new while 
       await new Promise((r) => setTimeout(r, 30));
     }
     await eventually(async () => ((await runsOf(writerHandle().workflowId)).length >= before + 2 ? true : undefined), {
-      timeoutMs: 30_000,
+      // Each step to a new run first gives the run's own (stuck) batches up to 3 s.
+      timeoutMs: 60_000,
       what: 'the writer to continue as new during the outage',
     });
     assert.equal(await lineContact(stack.hubspot.url, userId), undefined, 'nothing written while HubSpot is down');
