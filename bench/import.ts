@@ -423,6 +423,10 @@ try {
   const contactsPerSecond = handled(status) / (wallMs / 1000);
   const sum = (f: (t: RunTimes) => number) => times.reduce((a, t) => a + f(t), 0);
   const sampledWall = sum((t) => t.wallMs);
+  const queueWait = (kind: 'hubspot' | 'line') => {
+    const waits = times.flatMap((t) => t.queueWaitMs[kind]);
+    return { p50: round(percentile(waits, 50)), p99: round(percentile(waits, 99)) };
+  };
   const whereTimeGoes = {
     sampledRuns: times.length,
     meanRunWallMs: round(mean(times.map((t) => t.wallMs))),
@@ -443,34 +447,8 @@ try {
     // overlapping views: the share of time with at least one LINE / HubSpot call running
     lineBusyShare: round(sum((t) => t.lineBusyMs) / sampledWall, 3),
     hubspotBusyShare: round(sum((t) => t.hubspotBusyMs) / sampledWall, 3),
-    hubspotQueueWaitMs: {
-      p50: round(
-        percentile(
-          times.flatMap((t) => t.queueWaitMs.hubspot),
-          50,
-        ),
-      ),
-      p99: round(
-        percentile(
-          times.flatMap((t) => t.queueWaitMs.hubspot),
-          99,
-        ),
-      ),
-    },
-    lineQueueWaitMs: {
-      p50: round(
-        percentile(
-          times.flatMap((t) => t.queueWaitMs.line),
-          50,
-        ),
-      ),
-      p99: round(
-        percentile(
-          times.flatMap((t) => t.queueWaitMs.line),
-          99,
-        ),
-      ),
-    },
+    hubspotQueueWaitMs: queueWait('hubspot'),
+    lineQueueWaitMs: queueWait('line'),
     // share of the sampled runs' wall time with no HubSpot request waiting or running: the pacing could not be used
     hubspotStarvedShare: round(1 - sum((t) => unionMs(t.hubspotPending)) / sampledWall, 3),
   };

@@ -27,7 +27,9 @@
 //            with live follows at --import-live-rate beside it for its whole duration: both complete,
 //            import friends/s ÷ the ceiling (≥ 0.9), 0 × 429, the live follows' event→contact p99.
 //
-// Results: printed, and written to bench/results/road-<timestamp>.json and road-latest.json.
+// Results: printed, and written to bench/results/road-<timestamp>.json and road-latest.json. Each
+// follow step also prints a per-second timeline and the writer's runs with their slow or failed
+// workflow tasks; ROAD_SAVE_WRITER_HISTORY=<path prefix> saves those runs' histories for a replay.
 // Absolute numbers depend on the machine and whatever else runs on it; compare ratios within a run.
 import { sdkLogCounts } from './support/runtime.ts'; // first: installs the SDK runtime's logger
 import Fastify, { type FastifyInstance } from 'fastify';
