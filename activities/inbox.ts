@@ -33,7 +33,9 @@ export function createInboxActivities({ temporal }: InboxActivityDeps) {
       const byShard = new Map<number, string[]>();
       for (const userId of rows.userIds) {
         const shard = inboxShardOf(userId, shards);
-        byShard.set(shard, [...(byShard.get(shard) ?? []), userId]);
+        const ids = byShard.get(shard);
+        if (ids) ids.push(userId);
+        else byShard.set(shard, [userId]);
       }
       await Promise.all([...byShard].map(([shard, userIds]) => toWriter(() => signalInbox(temporal, target, shard, importRowsSignal, [{ ...rows, userIds }]))));
       return [...byShard.keys()].sort((a, b) => a - b);
