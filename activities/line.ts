@@ -27,6 +27,9 @@ export interface LineProfileBatch {
 
 /** Profile reads of one batch that run at once: well under LINE's 2,000 requests/s, enough to keep HubSpot busy. */
 export const PROFILE_READ_CONCURRENCY = 16;
+/** `readLineProfiles` heartbeats its progress at most this often (its heartbeat timeout is 15 s, workflows/options.ts). */
+export const HEARTBEAT_EVERY_MS = 1000;
+
 /** Batch size limit of `readLineProfiles`: the import's batch (HubSpot's batch limit is 100). */
 export const PROFILE_BATCH_LIMIT = 100;
 
@@ -64,6 +67,17 @@ export function createLineActivities({ line }: LineActivityDeps) {
       const signal = cancellationSignal();
       let failure: ApplicationFailure | undefined;
       let next = 0;
+      // Every heartbeat serialises the whole batch so far, and Temporal's core sends one to the server only
+      // every 80 % of the heartbeat timeout: one per read would serialise a 100-friend batch 100 times
+      // (the worker's main allocation during an import). One per HEARTBEAT_EVERY_MS keeps the liveness
+      // signal and the resume point; a failure heartbeats the full progress (below).
+      let lastBeat = -Infinity;
+      const beat = () => {
+        const now = Date.now();
+        if (now - lastBeat < HEARTBEAT_EVERY_MS) return;
+        lastBeat = now;
+        heartbeat(done);
+      };
       const reader = async () => {
         while (failure === undefined && !signal.aborted && next < todo.length) {
           const userId = todo[next++]!;
@@ -75,11 +89,15 @@ export function createLineActivities({ line }: LineActivityDeps) {
             if (mapped.nonRetryable) done.rejected[userId] = mapped.message;
             else failure ??= mapped;
           }
-          heartbeat(done);
+          beat();
         }
       };
       await Promise.all(Array.from({ length: Math.max(1, Math.min(concurrency, todo.length)) }, reader));
-      if (failure) throw failure;
+      if (failure) {
+        // The progress so far goes with the failure (the SDK sends a pending heartbeat before it), so the retry resumes from it.
+        heartbeat(done);
+        throw failure;
+      }
       if (signal.aborted) throw signal.reason instanceof Error ? signal.reason : new Error('profile reads cancelled');
       // The answer in the batch's order (heartbeats may have resumed it in another order).
       const profiles: LineProfileBatch['profiles'] = {};

@@ -12,7 +12,7 @@ export const TEMPORAL_RETRY = { initialInterval: '1 second', backoffCoefficient:
 /** One profile read (verified e-mail). */
 export const lineActivities = () => proxyActivities<LineActivities>({ startToCloseTimeout: '20 seconds', retry: LINE_RETRY });
 
-/** Profiles of a batch: heartbeated per read, so a dead worker is noticed in seconds and the retry resumes. */
+/** Profiles of a batch: heartbeated as reads finish (at most once a second), so a dead worker is noticed in seconds and the retry resumes. */
 export const lineBatchActivities = () => proxyActivities<LineActivities>({ startToCloseTimeout: '2 minutes', heartbeatTimeout: '15 seconds', retry: LINE_RETRY });
 
 /** A follower page. */

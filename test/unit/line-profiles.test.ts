@@ -77,6 +77,33 @@ describe('reading a batch of LINE profiles', () => {
     assert.equal(Object.keys(result.profiles).length, 60);
   });
 
+  test('a batch read within a second heartbeats once, not once per read (each heartbeat serialises the whole batch)', async () => {
+    const { client } = fakeLine(() => 'ok');
+    const env = new MockActivityEnvironment();
+    const beats: number[] = [];
+    env.on('heartbeat', (details: LineProfileBatch) => beats.push(Object.keys(details.profiles).length));
+    const result = (await env.run(createLineActivities({ line: client }).readLineProfiles, ids(100), 10)) as LineProfileBatch;
+    assert.equal(Object.keys(result.profiles).length, 100);
+    assert.deepEqual(beats, [1], 'the first read heartbeats (the attempt is alive), the next ones within HEARTBEAT_EVERY_MS do not');
+  });
+
+  test('a slow batch heartbeats its progress about once a second', async (t) => {
+    t.mock.timers.enable({ apis: ['Date'], now: 0 });
+    // Each read moves the clock 300 ms on.
+    const client = {
+      async getProfile(userId: string) {
+        await new Promise((resolve) => setImmediate(resolve));
+        t.mock.timers.tick(300);
+        return { userId, displayName: 'x' };
+      },
+    } as unknown as messagingApi.MessagingApiClient;
+    const env = new MockActivityEnvironment();
+    const beats: number[] = [];
+    env.on('heartbeat', (details: LineProfileBatch) => beats.push(Object.keys(details.profiles).length));
+    await env.run(createLineActivities({ line: client }).readLineProfiles, ids(10), 1);
+    assert.deepEqual(beats, [1, 5, 9], 'at 300, 1500 and 2700 ms: the first read, then the first read at least 1000 ms after the previous heartbeat');
+  });
+
   test('more than 100 friends in one batch is a programming error, not retried', async () => {
     const { client } = fakeLine(() => 'ok');
     await assert.rejects(new MockActivityEnvironment().run(createLineActivities({ line: client }).readLineProfiles, ids(101)), (error: unknown) => {
