@@ -78,7 +78,11 @@ test('npm start (compiled build): healthy within 60 s, a sandbox follow becomes 
   const first = start(env);
   try {
     const began = Date.now();
-    await eventually(() => ok(`http://127.0.0.1:${env.PORT}/healthz`), { timeoutMs: 60_000, intervalMs: 250, what: `GET /healthz (${first.output()})` });
+    await eventually(() => ok(`http://127.0.0.1:${env.PORT}/healthz`), {
+      timeoutMs: 60_000,
+      intervalMs: 250,
+      what: () => `GET /healthz (output so far: ${first.output() || 'none'}; its processes: ${processesInGroup(first.child.pid!).join('; ')})`,
+    });
     const took = Date.now() - began;
     assert.ok(took < 60_000, `healthy after ${took} ms`);
     assert.equal(await ok(`http://127.0.0.1:${env.TEMPORAL_UI_PORT}/`), true, 'the Temporal Web UI answers');
@@ -103,13 +107,20 @@ test('npm start (compiled build): healthy within 60 s, a sandbox follow becomes 
 
     const code = await ctrlC(first);
     assert.equal(code, 0, first.output());
-    await eventually(() => (processesInGroup(first.child.pid!).length === 0 ? true : undefined), { timeoutMs: 10_000, what: `no process left: ${processesInGroup(first.child.pid!).join('; ')}` });
+    await eventually(() => (processesInGroup(first.child.pid!).length === 0 ? true : undefined), {
+      timeoutMs: 10_000,
+      what: () => `no process left: ${processesInGroup(first.child.pid!).join('; ')}`,
+    });
 
     // The dev server keeps its SQLite file: the batch that wrote the friend's contact (found as an operator
     // finds it, by LineUserId) is still there after a restart.
     const second = start(env);
     try {
-      await eventually(() => ok(`http://127.0.0.1:${env.PORT}/healthz`), { timeoutMs: 60_000, intervalMs: 250, what: 'healthz after restart' });
+      await eventually(() => ok(`http://127.0.0.1:${env.PORT}/healthz`), {
+        timeoutMs: 60_000,
+        intervalMs: 250,
+        what: () => `healthz after restart (output so far: ${second.output() || 'none'}; its processes: ${processesInGroup(second.child.pid!).join('; ')})`,
+      });
       const runs = await eventually(
         () => {
           const temporal = spawnSync(temporalCliPath(), ['workflow', 'list', '--address', `127.0.0.1:${env.TEMPORAL_PORT}`, '--query', `LineUserId="${userId}"`, '--output', 'json'], {
