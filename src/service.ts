@@ -21,7 +21,7 @@ export interface RunningWorker {
 }
 
 /** What the workers need to exist: Temporal's search attributes, HubSpot's LINE properties. */
-async function prepareWorker(client: Client, hubspot: ReturnType<typeof createHubspotClient>, namespace: string, log: Log): Promise<void> {
+async function prepareWorker(client: Client, hubspot: ReturnType<typeof createHubspotClient>, budget: HubspotBudget, namespace: string, log: Log): Promise<void> {
   try {
     const added = await ensureSearchAttributes(client.connection as Connection, namespace);
     if (added.length) log(`added Temporal search attributes: ${added.join(', ')}`);
@@ -29,7 +29,7 @@ async function prepareWorker(client: Client, hubspot: ReturnType<typeof createHu
     // Temporal Cloud manages search attributes outside the operator API.
     log(`could not check Temporal search attributes (${(error as Error).message}); make sure LineChannelId and LineUserId (Keyword) exist`);
   }
-  const report = await ensureLineProperties(hubspot);
+  const report = await ensureLineProperties(hubspot, { paced: (request) => budget.run(request) });
   if (report.created.length) log(`created HubSpot properties: ${report.created.join(', ')}`);
   if (report.updated.length) log(`updated HubSpot properties: ${report.updated.join(', ')}`);
   for (const problem of report.problems) log(`HubSpot property problem: ${problem}`);
@@ -47,7 +47,7 @@ export async function startWorker(config: Config, options: { log?: Log; workflow
 
   const client = await connectClient(target);
   try {
-    await prepareWorker(client, hubspot, target.namespace, log);
+    await prepareWorker(client, hubspot, budget, target.namespace, log);
   } catch (error) {
     await client.connection.close();
     throw error;

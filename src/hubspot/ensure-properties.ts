@@ -4,11 +4,15 @@ import { LINE_PROPERTIES, LINE_PROPERTY_GROUP, type PropertyDefinition } from '.
 
 const statusOf = (error: unknown) => (error as { code?: number }).code;
 
+/** Runs one HubSpot request within the process's share of HubSpot's window (HubspotBudget.run). */
+export type Paced = <T>(request: () => Promise<T>) => Promise<T>;
+const unpaced: Paced = (request) => request();
+
 /** Startup calls retry HubSpot's 429/5xx a few times, waiting as HubSpot says. */
-async function call<T>(what: string, fn: () => Promise<T>): Promise<T> {
+async function call<T>(what: string, fn: () => Promise<T>, paced: Paced): Promise<T> {
   for (let attempt = 1; ; attempt++) {
     try {
-      return await fn();
+      return await paced(fn);
     } catch (error) {
       const status = statusOf(error);
       const retryable = status === 429 || status === 423 || (status !== undefined && status >= 500);
@@ -28,40 +32,44 @@ export interface EnsureReport {
   problems: string[];
 }
 
-export async function ensureLineProperties(hubspot: Client): Promise<EnsureReport> {
+/**
+ * `paced`: the worker's HubSpot budget, so that a worker starting while others fill HubSpot's window
+ * (a restart mid-import) waits its turn instead of sending its checks over the limit.
+ */
+export async function ensureLineProperties(hubspot: Client, { paced = unpaced }: { paced?: Paced } = {}): Promise<EnsureReport> {
   const report: EnsureReport = { created: [], updated: [], problems: [] };
   const api = hubspot.crm.properties;
   try {
-    await call('group read', () => api.groupsApi.getByName('contacts', LINE_PROPERTY_GROUP.name));
+    await call('group read', () => api.groupsApi.getByName('contacts', LINE_PROPERTY_GROUP.name), paced);
   } catch (error) {
     if (statusOf((error as Error).cause) !== 404) throw error;
     try {
-      await call('group create', () => api.groupsApi.create('contacts', { ...LINE_PROPERTY_GROUP }));
+      await call('group create', () => api.groupsApi.create('contacts', { ...LINE_PROPERTY_GROUP }), paced);
       report.created.push(`group ${LINE_PROPERTY_GROUP.name}`);
     } catch (createError) {
       if (statusOf((createError as Error).cause) !== 409) throw createError;
     }
   }
   for (const definition of LINE_PROPERTIES) {
-    await ensureProperty(hubspot, definition, report);
+    await ensureProperty(hubspot, definition, report, paced);
   }
   return report;
 }
 
-async function ensureProperty(hubspot: Client, definition: PropertyDefinition, report: EnsureReport): Promise<void> {
+async function ensureProperty(hubspot: Client, definition: PropertyDefinition, report: EnsureReport, paced: Paced): Promise<void> {
   const api = hubspot.crm.properties.coreApi;
   let existing;
   try {
-    existing = await call(`property ${definition.name} read`, () => api.getByName('contacts', definition.name));
+    existing = await call(`property ${definition.name} read`, () => api.getByName('contacts', definition.name), paced);
   } catch (error) {
     if (statusOf((error as Error).cause) !== 404) throw error;
     try {
-      await call(`property ${definition.name} create`, () => api.create('contacts', { ...definition } as never));
+      await call(`property ${definition.name} create`, () => api.create('contacts', { ...definition } as never), paced);
       report.created.push(definition.name);
       return;
     } catch (createError) {
       if (statusOf((createError as Error).cause) !== 409) throw createError;
-      existing = await call(`property ${definition.name} read`, () => api.getByName('contacts', definition.name));
+      existing = await call(`property ${definition.name} read`, () => api.getByName('contacts', definition.name), paced);
     }
   }
   if (existing.type !== definition.type) {
@@ -74,7 +82,7 @@ async function ensureProperty(hubspot: Client, definition: PropertyDefinition, r
     const have = new Set((existing.options ?? []).map((o) => o.value));
     const missing = definition.options.filter((o) => !have.has(o.value));
     if (missing.length > 0) {
-      await call(`property ${definition.name} options update`, () => api.update('contacts', definition.name, { options: [...(existing.options ?? []), ...missing] } as never));
+      await call(`property ${definition.name} options update`, () => api.update('contacts', definition.name, { options: [...(existing.options ?? []), ...missing] } as never), paced);
       report.updated.push(`${definition.name} options ${missing.map((o) => o.value).join(', ')}`);
     }
   }

@@ -3,6 +3,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Connection } from '@temporalio/client';
+import { HubspotBudget } from '../../src/hubspot/budget.ts';
 import { createHubspotClient } from '../../src/hubspot/client.ts';
 import { ensureLineProperties } from '../../src/hubspot/ensure-properties.ts';
 import { LINE_PROPERTIES } from '../../src/hubspot/properties.ts';
@@ -62,6 +63,32 @@ test('a missing enumeration option is added; a non-unique line_user_id is report
   assert.match(report.problems.join(), /line_user_id must have unique values/);
   const property = await client.crm.properties.coreApi.getByName('contacts', 'line_created_via');
   assert.equal(property.options.length, 6);
+});
+
+test("a worker starting while others have nearly spent HubSpot's window waits its turn (its start-up checks go through its budget)", async () => {
+  // A 2 s window of 15 requests, 13 of them spent by "the other workers" just before this one starts.
+  const limited = await startHubspotSandbox({ port: 0, requestsPer10s: 15, windowMs: 2000 });
+  try {
+    const others = createHubspotClient({ accessToken: SANDBOX_HUBSPOT_ACCESS_TOKEN, baseUrl: limited.url });
+    const fill = () => Promise.all(Array.from({ length: 13 }, () => others.crm.properties.groupsApi.getAll('contacts')));
+    const rateLimited = () => (limited.controls.stats() as { rateLimited: number }).rateLimited;
+
+    await fill();
+    const budget = new HubspotBudget({ max: 15, windowMs: 2000 });
+    const client = createHubspotClient({ accessToken: SANDBOX_HUBSPOT_ACCESS_TOKEN, baseUrl: limited.url, budget });
+    const report = await ensureLineProperties(client, { paced: (request) => budget.run(request) });
+    assert.ok(report.created.includes('line_user_id'));
+    assert.equal(rateLimited(), 0, 'no start-up check answered 429');
+
+    // The same start without its budget goes over the limit (and only gets through by retrying its 429s).
+    await fetch(`${limited.url}/_sandbox/reset`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ schema: true }) });
+    await new Promise((resolve) => setTimeout(resolve, 2100));
+    await fill();
+    await ensureLineProperties(createHubspotClient({ accessToken: SANDBOX_HUBSPOT_ACCESS_TOKEN, baseUrl: limited.url }));
+    assert.ok(rateLimited() > 0, 'unpaced, the checks were refused with 429');
+  } finally {
+    await limited.close();
+  }
 });
 
 test('five workers starting at once add the Temporal search attributes; later starts add nothing', async () => {
