@@ -7,7 +7,9 @@
 // last window, and when HubSpot's own `X-HubSpot-RateLimit-Remaining` — which counts every client of
 // the app, other workers included — does not say the window is spent. A request holds its slot from
 // the moment it may go until a window after its answer: HubSpot counted it somewhere in between,
-// however slow the network or the first connection. Waiting requests go in order.
+// however slow the network or the first connection. Waiting requests go in order. When HubSpot's count
+// shows other clients, a small reserve of the window is left to them (SHARED_WINDOW_RESERVE); without
+// a fresh count (at start, after a quiet window) one request goes first to learn it.
 
 export interface BudgetOptions {
   /** HubSpot's limit per window (HUBSPOT_REQUESTS_PER_10S) */
@@ -36,7 +38,16 @@ interface Observation {
   sentSince: number;
   /** this process's answers that left the window since the observation (each frees a slot HubSpot counted) */
   freedSince: number;
+  /** HubSpot counted more in its window than this process had sent: other workers (or other apps of the portal) spend it too */
+  othersActive: boolean;
 }
+
+/**
+ * With other clients spending the window, this share of it is left to them: each process knows its own
+ * sends at once but the others' only from HubSpot's next answer, so two processes reading the same
+ * Remaining could otherwise both spend it (the cluster test saw 101–103 in a window of 100).
+ */
+export const SHARED_WINDOW_RESERVE = 0.05;
 
 const realSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
@@ -54,6 +65,8 @@ export class HubspotBudget {
   private observed: Observation | undefined;
   /** after a 429 nobody knows how far over the window is: nothing goes until it has passed */
   private blockedUntil = 0;
+  /** whether HubSpot's answers carry the Remaining header (undefined: no answer yet) */
+  private headersKnown: boolean | undefined;
   private queue: Promise<void> = Promise.resolve();
 
   constructor(options: BudgetOptions) {
@@ -93,9 +106,16 @@ export class HubspotBudget {
     const intervalMs = Number(headers.intervalMs) || this.windowMs;
     if (status === 429) this.blockedUntil = Math.max(this.blockedUntil, this.now() + intervalMs + this.slackMs);
     const remaining = Number(headers.remaining);
-    if (headers.remaining == null || headers.remaining === '' || !Number.isFinite(remaining)) return;
+    if (headers.remaining == null || headers.remaining === '' || !Number.isFinite(remaining)) {
+      this.headersKnown ??= false;
+      return;
+    }
+    this.headersKnown = true;
     const max = Number(headers.max) || this.max;
-    this.observed = { at: this.now(), remaining, max, intervalMs, sentSince: 0, freedSince: 0 };
+    const now = this.now();
+    this.expire(now);
+    const own = this.inFlight + this.answered.length;
+    this.observed = { at: now, remaining, max, intervalMs, sentSince: 0, freedSince: 0, othersActive: max - remaining > own };
   }
 
   /** Requests this process may still send now by its own count. */
@@ -135,14 +155,18 @@ export class HubspotBudget {
       this.expire(now);
       const own = this.max - this.inFlight - this.answered.length;
       const reported = this.reportedRemaining();
-      if (own > 0 && reported > 0) {
+      const reserve = this.observed?.othersActive && reported !== Infinity ? Math.ceil(this.observed.max * SHARED_WINDOW_RESERVE) : 0;
+      // Without a fresh word from HubSpot (a process just started, or idle for a window) others may have
+      // filled the window: one request goes first, and its answer says how much is left.
+      const probing = reported === Infinity && this.headersKnown !== false && this.inFlight > 0;
+      if (own > 0 && reported > reserve && !probing) {
         this.inFlight++;
         if (this.observed) this.observed.sentSince++;
         return;
       }
       // Until the oldest own answer leaves the window (all in flight: a moment), or HubSpot's answer is forgotten.
       const oldest = this.answered[0];
-      const untilOwnFrees = oldest !== undefined ? oldest + this.windowMs + this.slackMs - now : this.pollMs;
+      const untilOwnFrees = oldest !== undefined && !probing ? oldest + this.windowMs + this.slackMs - now : this.pollMs;
       const untilForgotten = this.observed ? this.observed.at + this.observed.intervalMs - now : Infinity;
       await this.sleep(Math.max(1, Math.min(untilOwnFrees, untilForgotten)));
     }

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { HubspotBudget } from '../../src/hubspot/budget.ts';
+import { HubspotBudget, SHARED_WINDOW_RESERVE } from '../../src/hubspot/budget.ts';
 import { busiestWindow } from '../support/windows.ts';
 
 /** A budget on a virtual clock: sleeping moves the clock, so a test of minutes runs at once. */
@@ -89,14 +89,14 @@ describe("HubspotBudget: HubSpot's Remaining header (every client of the app cou
     assert.equal(budget.reportedRemaining(), Infinity);
   });
 
-  it('Remaining 0 on an answer (others filled the window): waits until an own request leaves it', async () => {
+  it('Remaining 0 on an answer (others filled the window): its own freed slot is left to them; it waits until that word is a window old', async () => {
     const { budget, clock, send } = virtual(100, { slackMs: 100 });
     await send(); // answered at once
     clock.t += 4_000;
     budget.observe({ remaining: '0', max: '100', intervalMs: '10000' }, 200);
     const start = clock.t;
     await send();
-    assert.equal(clock.t - start, 6_100, 'the first request leaves the window 10.1 s after its answer');
+    assert.equal(clock.t - start, 10_000, 'one own slot (freed at 6.1 s) is within the reserve others may be spending');
   });
 
   it('Remaining 0 and no own request in the window: waits until the answer is a window old', async () => {
@@ -107,8 +107,9 @@ describe("HubspotBudget: HubSpot's Remaining header (every client of the app cou
     assert.equal(clock.t - start, 10_000);
   });
 
-  it('Remaining counts down with this process’s sends', async () => {
+  it('Remaining counts down with this process’s sends (alone on the window: no reserve)', async () => {
     const { budget, clock, send } = virtual(100, { slackMs: 0 });
+    for (let i = 0; i < 97; i++) await send();
     budget.observe({ remaining: '3', max: '100', intervalMs: '10000' }, 200);
     const start = clock.t;
     for (let i = 0; i < 3; i++) await send();
@@ -116,6 +117,35 @@ describe("HubspotBudget: HubSpot's Remaining header (every client of the app cou
     assert.equal(budget.reportedRemaining(), 0);
     await send();
     assert.equal(clock.t - start, 10_000);
+  });
+
+  it('others spending the window (HubSpot counted more than this process sent): a reserve of it is left to them', async () => {
+    const { budget, clock, send } = virtual(100, { slackMs: 0 });
+    budget.observe({ remaining: '20', max: '100', intervalMs: '10000' }, 200);
+    const start = clock.t;
+    const arrivals: number[] = [];
+    for (let i = 0; i < 16; i++) await send(arrivals);
+    assert.equal(arrivals.filter((t) => t === start).length, 20 - Math.ceil(100 * SHARED_WINDOW_RESERVE), 'all but the reserve at once');
+    assert.equal(arrivals.at(-1)! - start, 10_000, 'the next one when that word of HubSpot is a window old');
+  });
+
+  it('a process without a fresh word from HubSpot (just started) sends one request first, the rest once its answer says what is left', async () => {
+    const { budget, clock } = virtual(100, { slackMs: 0 });
+    const arrivals: number[] = [];
+    // Each answer says the window holds 90 requests of others, less what this process has sent.
+    let sent = 0;
+    const request = () =>
+      budget.run(async () => {
+        arrivals.push(clock.t);
+        sent++;
+        clock.t += 50;
+        budget.observe({ remaining: String(10 - sent), max: '100', intervalMs: '10000' }, 200);
+      });
+    const start = clock.t;
+    await Promise.all(Array.from({ length: 8 }, request));
+    assert.equal(arrivals[0], start, 'the first at once');
+    assert.ok(arrivals[1]! >= start + 50, 'the second only after the first answer');
+    assert.equal(arrivals.filter((t) => t < start + 10_000).length, 10 - Math.ceil(100 * SHARED_WINDOW_RESERVE), 'then up to the reserve left to the others');
   });
 
   it('a 429 (over by an unknown number): nothing goes for a whole interval plus slack', async () => {
