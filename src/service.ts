@@ -29,7 +29,7 @@ async function prepareWorker(client: Client, hubspot: ReturnType<typeof createHu
     // Temporal Cloud manages search attributes outside the operator API.
     log(`could not check Temporal search attributes (${(error as Error).message}); make sure LineChannelId and LineUserId (Keyword) exist`);
   }
-  const report = await ensureLineProperties(hubspot, { paced: (request) => budget.run(request) });
+  const report = await ensureLineProperties(hubspot, { budget });
   if (report.created.length) log(`created HubSpot properties: ${report.created.join(', ')}`);
   if (report.updated.length) log(`updated HubSpot properties: ${report.updated.join(', ')}`);
   for (const problem of report.problems) log(`HubSpot property problem: ${problem}`);

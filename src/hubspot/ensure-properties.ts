@@ -1,18 +1,15 @@
 // Makes sure the `line` property group and the LINE contact properties exist (idempotent, race-safe).
 import type { Client } from '@hubspot/api-client';
+import type { HubspotBudget } from './budget.ts';
 import { LINE_PROPERTIES, LINE_PROPERTY_GROUP, type PropertyDefinition } from './properties.ts';
 
 const statusOf = (error: unknown) => (error as { code?: number }).code;
 
-/** Runs one HubSpot request within the process's share of HubSpot's window (HubspotBudget.run). */
-export type Paced = <T>(request: () => Promise<T>) => Promise<T>;
-const unpaced: Paced = (request) => request();
-
 /** Startup calls retry HubSpot's 429/5xx a few times, waiting as HubSpot says. */
-async function call<T>(what: string, fn: () => Promise<T>, paced: Paced): Promise<T> {
+async function call<T>(what: string, fn: () => Promise<T>, budget: HubspotBudget | undefined): Promise<T> {
   for (let attempt = 1; ; attempt++) {
     try {
-      return await paced(fn);
+      return await (budget ? budget.run(fn) : fn());
     } catch (error) {
       const status = statusOf(error);
       const retryable = status === 429 || status === 423 || (status !== undefined && status >= 500);
@@ -33,43 +30,43 @@ export interface EnsureReport {
 }
 
 /**
- * `paced`: the worker's HubSpot budget, so that a worker starting while others fill HubSpot's window
+ * `budget`: the worker's HubSpot budget, so that a worker starting while others fill HubSpot's window
  * (a restart mid-import) waits its turn instead of sending its checks over the limit.
  */
-export async function ensureLineProperties(hubspot: Client, { paced = unpaced }: { paced?: Paced } = {}): Promise<EnsureReport> {
+export async function ensureLineProperties(hubspot: Client, { budget }: { budget?: HubspotBudget } = {}): Promise<EnsureReport> {
   const report: EnsureReport = { created: [], updated: [], problems: [] };
   const api = hubspot.crm.properties;
   try {
-    await call('group read', () => api.groupsApi.getByName('contacts', LINE_PROPERTY_GROUP.name), paced);
+    await call('group read', () => api.groupsApi.getByName('contacts', LINE_PROPERTY_GROUP.name), budget);
   } catch (error) {
     if (statusOf((error as Error).cause) !== 404) throw error;
     try {
-      await call('group create', () => api.groupsApi.create('contacts', { ...LINE_PROPERTY_GROUP }), paced);
+      await call('group create', () => api.groupsApi.create('contacts', { ...LINE_PROPERTY_GROUP }), budget);
       report.created.push(`group ${LINE_PROPERTY_GROUP.name}`);
     } catch (createError) {
       if (statusOf((createError as Error).cause) !== 409) throw createError;
     }
   }
   for (const definition of LINE_PROPERTIES) {
-    await ensureProperty(hubspot, definition, report, paced);
+    await ensureProperty(hubspot, definition, report, budget);
   }
   return report;
 }
 
-async function ensureProperty(hubspot: Client, definition: PropertyDefinition, report: EnsureReport, paced: Paced): Promise<void> {
+async function ensureProperty(hubspot: Client, definition: PropertyDefinition, report: EnsureReport, budget: HubspotBudget | undefined): Promise<void> {
   const api = hubspot.crm.properties.coreApi;
   let existing;
   try {
-    existing = await call(`property ${definition.name} read`, () => api.getByName('contacts', definition.name), paced);
+    existing = await call(`property ${definition.name} read`, () => api.getByName('contacts', definition.name), budget);
   } catch (error) {
     if (statusOf((error as Error).cause) !== 404) throw error;
     try {
-      await call(`property ${definition.name} create`, () => api.create('contacts', { ...definition } as never), paced);
+      await call(`property ${definition.name} create`, () => api.create('contacts', { ...definition } as never), budget);
       report.created.push(definition.name);
       return;
     } catch (createError) {
       if (statusOf((createError as Error).cause) !== 409) throw createError;
-      existing = await call(`property ${definition.name} read`, () => api.getByName('contacts', definition.name), paced);
+      existing = await call(`property ${definition.name} read`, () => api.getByName('contacts', definition.name), budget);
     }
   }
   if (existing.type !== definition.type) {
@@ -82,7 +79,7 @@ async function ensureProperty(hubspot: Client, definition: PropertyDefinition, r
     const have = new Set((existing.options ?? []).map((o) => o.value));
     const missing = definition.options.filter((o) => !have.has(o.value));
     if (missing.length > 0) {
-      await call(`property ${definition.name} options update`, () => api.update('contacts', definition.name, { options: [...(existing.options ?? []), ...missing] } as never), paced);
+      await call(`property ${definition.name} options update`, () => api.update('contacts', definition.name, { options: [...(existing.options ?? []), ...missing] } as never), budget);
       report.updated.push(`${definition.name} options ${missing.map((o) => o.value).join(', ')}`);
     }
   }

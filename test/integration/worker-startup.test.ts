@@ -76,7 +76,7 @@ test("a worker starting while others have nearly spent HubSpot's window waits it
     await fill();
     const budget = new HubspotBudget({ max: 15, windowMs: 2000 });
     const client = createHubspotClient({ accessToken: SANDBOX_HUBSPOT_ACCESS_TOKEN, baseUrl: limited.url, budget });
-    const report = await ensureLineProperties(client, { paced: (request) => budget.run(request) });
+    const report = await ensureLineProperties(client, { budget });
     assert.ok(report.created.includes('line_user_id'));
     assert.equal(rateLimited(), 0, 'no start-up check answered 429');
 
