@@ -136,9 +136,15 @@ export function nameFilters(q: string | undefined): Filter[] {
 /** The pacer's "second": a little longer than HubSpot's, whose clock sees requests arrive with some jitter. */
 const PACER_SECOND_MS = 1100;
 
-/** Starts at most `perSecond` calls in any rolling second, one after the other, in arrival order. */
+/**
+ * At most `perSecond` calls in any rolling second as HubSpot counts them, in arrival order. A call holds
+ * its slot from its start until a second after its answer: HubSpot counted it somewhere in between, and
+ * on a busy machine a request can reach HubSpot well after it started (counting from the start alone
+ * let 6 into one of HubSpot's seconds).
+ */
 export class SearchPacer {
-  private readonly starts: number[] = [];
+  /** per slot taken: undefined while the call runs, then when it was answered */
+  private readonly slots: Array<number | undefined> = [];
   private tail: Promise<unknown> = Promise.resolve();
   private waiting = 0;
 
@@ -166,18 +172,31 @@ export class SearchPacer {
       }
     });
     this.tail = turn.catch(() => {});
-    return turn.then(call);
+    return turn.then(async () => {
+      try {
+        return await call();
+      } finally {
+        // Slots are alike: any running one becomes this answer.
+        this.slots[this.slots.indexOf(undefined)] = Date.now();
+      }
+    });
   }
 
+  /** Takes a slot when one is free. */
   private async slot(): Promise<void> {
     for (;;) {
       const now = Date.now();
-      while (this.starts.length > 0 && now - this.starts[0]! >= PACER_SECOND_MS) this.starts.shift();
-      if (this.starts.length < this.perSecond) {
-        this.starts.push(now);
+      for (let i = this.slots.length - 1; i >= 0; i--) {
+        const answeredAt = this.slots[i];
+        if (answeredAt !== undefined && now - answeredAt >= PACER_SECOND_MS) this.slots.splice(i, 1);
+      }
+      if (this.slots.length < this.perSecond) {
+        this.slots.push(undefined);
         return;
       }
-      await new Promise((resolve) => setTimeout(resolve, PACER_SECOND_MS - (now - this.starts[0]!)));
+      const answered = this.slots.filter((t): t is number => t !== undefined);
+      // All running: look again shortly; else when the oldest answer is a second old.
+      await new Promise((resolve) => setTimeout(resolve, answered.length ? PACER_SECOND_MS - (now - Math.min(...answered)) : 25));
     }
   }
 }
