@@ -18,7 +18,7 @@
 // before the import and again after it) and peak (VmHWM, the high-water mark over its whole life). Figures are printed and saved to
 // bench/results/import-<scenario>-<timestamp>.json and import-<scenario>-latest.json.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync, rmSync } from 'node:fs';
+import { createWriteStream, readFileSync, rmSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import { join } from 'node:path';
@@ -69,7 +69,11 @@ const perTenSeconds = scenario === 'throughput' ? Number(flags['hubspot-per-10s'
 const timeoutMs = Number(flags.timeout ?? (scenario === 'throughput' ? 900 : 7200)) * 1000;
 const sampleRuns = flags['sample-runs'] ? Number(flags['sample-runs']) : scenario === 'throughput' ? Number.POSITIVE_INFINITY : 40;
 
-const workerNodeOptions = flags['worker-heap-mb'] ? [`--max-old-space-size=${Number(flags['worker-heap-mb'])}`] : [];
+const workerNodeOptions = [
+  ...(flags['worker-heap-mb'] ? [`--max-old-space-size=${Number(flags['worker-heap-mb'])}`] : []),
+  // for experiments: more node/V8 flags for the worker (e.g. BENCH_WORKER_NODE_ARGS='--trace-gc'), recorded in the results
+  ...(process.env.BENCH_WORKER_NODE_ARGS ?? '').split(' ').filter(Boolean),
+];
 const idleMs = Number(flags['idle-seconds']) * 1000;
 
 const log = (line: string) => process.stderr.write(`[bench:import] ${line}\n`);
@@ -118,7 +122,12 @@ async function startWorkerProcess(env: Record<string, string>): Promise<ChildPro
   // Keep draining its output (a full pipe would block it); keep the tail for errors.
   let tail = '';
   let partial = '';
-  const keep = (chunk: Buffer) => (tail = (tail + chunk.toString()).slice(-4000));
+  // BENCH_WORKER_OUTPUT=<file>: the worker's whole output (but its memory lines) also goes to the file
+  const copy = process.env.BENCH_WORKER_OUTPUT ? createWriteStream(process.env.BENCH_WORKER_OUTPUT) : undefined;
+  const keep = (chunk: Buffer) => {
+    copy?.write(chunk);
+    tail = (tail + chunk.toString()).slice(-4000);
+  };
   child.stdout!.removeAllListeners('data').on('data', (chunk: Buffer) => {
     partial += chunk.toString();
     const lines = partial.split('\n');
