@@ -42,6 +42,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import type { Client } from '@temporalio/client';
 import type { temporal } from '@temporalio/proto';
+import { DEFAULT_BATCH_POLICY } from '../src/batching/policy.ts';
 import { handled } from '../src/cli/import-progress.ts';
 import type { Config } from '../src/config.ts';
 import { inboxStateQuery, type InboxState } from '../src/contracts.ts';
@@ -656,6 +657,19 @@ async function lifted() {
 // ---------------------------------------------------------------------------------------------
 // Scenario 2: limited
 
+/**
+ * The fewest HubSpot requests per message that the batching rules (src/batching/policy.ts) allow for
+ * `messages` sent round-robin by `friends` friends at `rate`/s, when a friend's messages come further
+ * apart than a batch waits (so no batch folds two of one friend): every batch costs a read and an update,
+ * holds at most maxFriends messages, and the first message goes alone (the writer was idle). Null when
+ * messages of one friend can fold.
+ */
+function messageFloor(messages: number, friends: number, rate: number): number | null {
+  if ((friends / rate) * 1000 < DEFAULT_BATCH_POLICY.lingerMs || messages < 1) return null;
+  const batches = 1 + Math.ceil((messages - 1) / Math.min(friends, DEFAULT_BATCH_POLICY.maxFriends));
+  return round((2 * batches) / messages, 4);
+}
+
 async function limited() {
   const stack = await newStack(LIMITED_PER_10S);
   try {
@@ -713,6 +727,7 @@ async function limited() {
         contactsAfter: tally(friends, view),
         hubspot,
         requestsPerMessage: round(hubspot.total / options.limitedMessages, 4),
+        floorRequestsPerMessage: messageFloor(options.limitedMessages, friends.length, LIMITED_RATE),
       };
       log(
         `limited messages: ${figures.sent} at ${figures.achievedRate}/s from ${friends.length} known friends, ack p50 ${figures.ackMs.p50} p99 ${figures.ackMs.p99} ms, non-200 ${figures.non200}; ` +
@@ -757,6 +772,10 @@ async function limited() {
       ),
     );
     console.log(`  sandbox: most requests in any rolling 10 s over the scenario ${end.maxRequestsIn10s} (limit ${LIMITED_PER_10S})`);
+    if (messages.floorRequestsPerMessage !== null)
+      console.log(
+        `  messages: the fewest HubSpot requests the batching rules allow for this load: ${messages.floorRequestsPerMessage} per message (a friend's messages come ${round(options.knownFriends / LIMITED_RATE, 2)} s apart, longer than a batch waits, so no batch holds two of one friend; the first message goes alone)`,
+      );
     judge('limited', 'follows: every new friend exactly one contact', `${follows.delivery.exactlyOnce}/${follows.delivery.friends}`, follows.delivery.exactlyOnce === follows.delivery.friends);
     judge(
       'limited',
