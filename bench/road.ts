@@ -45,7 +45,7 @@ import type { temporal } from '@temporalio/proto';
 import { DEFAULT_BATCH_POLICY } from '../src/batching/policy.ts';
 import { handled } from '../src/cli/import-progress.ts';
 import type { Config } from '../src/config.ts';
-import { inboxStateQuery, type InboxState } from '../src/contracts.ts';
+import { batchFriendsFor, inboxStateQuery, type InboxState } from '../src/contracts.ts';
 import { signLineBody } from '../src/line/signature.ts';
 import type { WebhookEvent } from '../src/line/webhook-events.ts';
 import type { SandboxStats } from '../src/sandbox/hubspot.ts';
@@ -658,15 +658,15 @@ async function lifted() {
 // Scenario 2: limited
 
 /**
- * The fewest HubSpot requests per message that the batching rules (src/batching/policy.ts) allow for
- * `messages` sent round-robin by `friends` friends at `rate`/s, when a friend's messages come further
- * apart than a batch waits (so no batch folds two of one friend): every batch costs a read and an update,
- * holds at most maxFriends messages, and the first message goes alone (the writer was idle). Null when
- * messages of one friend can fold.
+ * HubSpot requests per message that the batching rules (src/batching/policy.ts) give for `messages`
+ * sent round-robin by `friends` friends at `rate`/s while the writer keeps up, when a friend's messages
+ * come further apart than a batch waits (so no batch holds two of one friend): every batch costs a read
+ * and an update and holds at most `maxFriends` messages, and the first message goes alone (the writer
+ * was idle). Fewer only when batches back up and a friend's messages fold. Null when they can fold anyway.
  */
-function messageFloor(messages: number, friends: number, rate: number): number | null {
+function keptUpRequestsPerMessage(messages: number, friends: number, rate: number, maxFriends: number): number | null {
   if ((friends / rate) * 1000 < DEFAULT_BATCH_POLICY.lingerMs || messages < 1) return null;
-  const batches = 1 + Math.ceil((messages - 1) / Math.min(friends, DEFAULT_BATCH_POLICY.maxFriends));
+  const batches = 1 + Math.ceil((messages - 1) / Math.min(friends, maxFriends));
   return round((2 * batches) / messages, 4);
 }
 
@@ -727,7 +727,7 @@ async function limited() {
         contactsAfter: tally(friends, view),
         hubspot,
         requestsPerMessage: round(hubspot.total / options.limitedMessages, 4),
-        floorRequestsPerMessage: messageFloor(options.limitedMessages, friends.length, LIMITED_RATE),
+        keptUpRequestsPerMessage: keptUpRequestsPerMessage(options.limitedMessages, friends.length, LIMITED_RATE, batchFriendsFor(b.config.temporalSearchAttributeValueLimit ?? 2048)),
       };
       log(
         `limited messages: ${figures.sent} at ${figures.achievedRate}/s from ${friends.length} known friends, ack p50 ${figures.ackMs.p50} p99 ${figures.ackMs.p99} ms, non-200 ${figures.non200}; ` +
@@ -772,9 +772,9 @@ async function limited() {
       ),
     );
     console.log(`  sandbox: most requests in any rolling 10 s over the scenario ${end.maxRequestsIn10s} (limit ${LIMITED_PER_10S})`);
-    if (messages.floorRequestsPerMessage !== null)
+    if (messages.keptUpRequestsPerMessage !== null)
       console.log(
-        `  messages: the fewest HubSpot requests the batching rules allow for this load: ${messages.floorRequestsPerMessage} per message (a friend's messages come ${round(options.knownFriends / LIMITED_RATE, 2)} s apart, longer than a batch waits, so no batch holds two of one friend; the first message goes alone)`,
+        `  messages: what the batching rules give for this load while the writer keeps up: ${messages.keptUpRequestsPerMessage} HubSpot requests per message (a friend's messages come ${round(options.knownFriends / LIMITED_RATE, 2)} s apart, longer than a batch waits, so no batch holds two of one friend; the first message goes alone)`,
       );
     judge('limited', 'follows: every new friend exactly one contact', `${follows.delivery.exactlyOnce}/${follows.delivery.friends}`, follows.delivery.exactlyOnce === follows.delivery.friends);
     judge(
