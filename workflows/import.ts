@@ -13,6 +13,7 @@ import {
   isCancellation,
   log,
   makeContinueAsNewFunc,
+  patched,
   setCurrentDetails,
   setHandler,
   upsertMemo,
@@ -25,6 +26,7 @@ import { inboxWorkflowId } from '../src/temporal/ids.ts';
 import { LineImportId } from '../src/temporal/search-attributes.ts';
 import { failureTypeOf, reasonOf } from './failures.ts';
 import { followerPageActivities, inboxActivities } from './options.ts';
+import { PATCH } from './patches.ts';
 
 export type ImportState = 'running' | 'completed' | 'failed' | 'canceled';
 
@@ -167,9 +169,19 @@ export async function importWorkflow(input: ImportWorkflowInput): Promise<Import
   if (!input.carried) upsertSearchAttributes([{ key: LineImportId, value: progress.importId }]);
 
   const inFlight: PageInFlight[] = input.carried?.inFlight ? [{ ...input.carried.inFlight, reported: [...input.carried.inFlight.reported] }] : [];
+  // Decided at the run's first task, so a run started by the previous release replays as it ran.
+  const keepEarlyReports = patched(PATCH.importEarlyReports);
+  /** Reports of a page whose hand-off has not completed yet (PATCH.importEarlyReports). */
+  const early: ImportRowsApplied[] = [];
   setHandler(importRowsAppliedSignal, (applied) => {
     if (applied.importId !== progress.importId) return;
     const page = inFlight.find((p) => p.page === applied.page);
+    // The writers got the rows and applied them before the hand-off's completion reached this run (a
+    // worker killed after sending them, its activity retried later): the report waits for its page.
+    if (!page && keepEarlyReports) {
+      if (applied.page > progress.pages && !early.some((r) => r.page === applied.page && r.shard === applied.shard)) early.push(applied);
+      return;
+    }
     // A report sent twice (a writer's hand-off retried) counts once.
     if (!page || page.reported.some((r) => r.shard === applied.shard)) return;
     page.reported.push(applied);
@@ -190,6 +202,14 @@ export async function importWorkflow(input: ImportWorkflowInput): Promise<Import
         ])
       : [];
     const pending: PageInFlight = { page: pageNumber, friends: page.userIds.length, shards: sent, reported: [] };
+    for (let i = 0; i < early.length; ) {
+      const report = early[i]!;
+      if (report.page !== pageNumber) i++;
+      else {
+        early.splice(i, 1);
+        if (sent.includes(report.shard) && !pending.reported.some((r) => r.shard === report.shard)) pending.reported.push(report);
+      }
+    }
     inFlight.push(pending);
     show();
     return { page, inFlight: pending };

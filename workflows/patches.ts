@@ -14,4 +14,11 @@ export const PATCH = {
    *   again (before, its rows were applied and counted twice).
    */
   writerQuickNewRun: 'writer-quick-new-run',
+  /**
+   * 2026-12 (stage: patched). The import (importWorkflow), decided once at a run's first task: a page's
+   * report that arrives before the page's hand-off has completed in the import (the writers applied the
+   * rows while the hand-off activity, its worker killed, waited for its retry) is kept until the page is
+   * in flight, instead of dropped (the import then waited for it forever).
+   */
+  importEarlyReports: 'import-early-reports',
 } as const satisfies Record<string, string>;

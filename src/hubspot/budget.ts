@@ -8,7 +8,7 @@
 // the app, other workers included — does not say the window is spent. A request holds its slot from
 // the moment it may go until a window after its answer: HubSpot counted it somewhere in between,
 // however slow the network or the first connection. Waiting requests go in order. When HubSpot's count
-// shows other clients, a small reserve of the window is left to them (SHARED_WINDOW_RESERVE); without
+// has shown other clients lately, a small reserve of the window is left to them (SHARED_WINDOW_RESERVE); without
 // a fresh count (at start, after a quiet window) one request goes first to learn it.
 
 export interface BudgetOptions {
@@ -38,8 +38,6 @@ interface Observation {
   sentSince: number;
   /** this process's answers that left the window since the observation (each frees a slot HubSpot counted) */
   freedSince: number;
-  /** HubSpot counted more in its window than this process had sent: other workers (or other apps of the portal) spend it too */
-  othersActive: boolean;
 }
 
 /**
@@ -48,6 +46,14 @@ interface Observation {
  * Remaining could otherwise both spend it (the cluster test saw 101–103 in a window of 100).
  */
 export const SHARED_WINDOW_RESERVE = 0.05;
+/**
+ * After HubSpot's count last showed other clients: for a window the whole reserve stays (their share
+ * comes and goes between answers, and this process's own count may run a little ahead of HubSpot's);
+ * after that, for OTHERS_REMEMBERED_MS, one request of the window is left: a worker that starts again
+ * sends its first request knowing nothing, and that slot keeps it inside the limit. A process that has
+ * never seen another client keeps the whole window.
+ */
+export const OTHERS_REMEMBERED_MS = 10 * 60 * 1000;
 
 const realSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
@@ -63,6 +69,8 @@ export class HubspotBudget {
   /** answer times of requests still in the window, oldest first */
   private readonly answered: number[] = [];
   private observed: Observation | undefined;
+  /** when HubSpot's count last showed other clients spending the window (OTHERS_REMEMBERED_MS) */
+  private othersSeenAt: number | undefined;
   /** after a 429 nobody knows how far over the window is: nothing goes until it has passed */
   private blockedUntil = 0;
   /** whether HubSpot's answers carry the Remaining header (undefined: no answer yet) */
@@ -115,7 +123,9 @@ export class HubspotBudget {
     const now = this.now();
     this.expire(now);
     const own = this.inFlight + this.answered.length;
-    this.observed = { at: now, remaining, max, intervalMs, sentSince: 0, freedSince: 0, othersActive: max - remaining > own };
+    // HubSpot counted more in its window than this process had sent: other workers (or other apps of the portal) spend it too.
+    if (max - remaining > own) this.othersSeenAt = now;
+    this.observed = { at: now, remaining, max, intervalMs, sentSince: 0, freedSince: 0 };
   }
 
   /** Requests this process may still send now by its own count. */
@@ -155,7 +165,8 @@ export class HubspotBudget {
       this.expire(now);
       const own = this.max - this.inFlight - this.answered.length;
       const reported = this.reportedRemaining();
-      const reserve = this.observed?.othersActive && reported !== Infinity ? Math.ceil(this.observed.max * SHARED_WINDOW_RESERVE) : 0;
+      const sinceOthers = this.othersSeenAt === undefined ? Infinity : now - this.othersSeenAt;
+      const reserve = !this.observed || reported === Infinity ? 0 : sinceOthers < this.windowMs ? Math.ceil(this.observed.max * SHARED_WINDOW_RESERVE) : sinceOthers < OTHERS_REMEMBERED_MS ? 1 : 0;
       // Without a fresh word from HubSpot (a process just started, or idle for a window) others may have
       // filled the window: one request goes first, and its answer says how much is left.
       const probing = reported === Infinity && this.headersKnown !== false && this.inFlight > 0;

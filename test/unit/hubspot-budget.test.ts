@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { HubspotBudget, SHARED_WINDOW_RESERVE } from '../../src/hubspot/budget.ts';
+import { HubspotBudget, OTHERS_REMEMBERED_MS, SHARED_WINDOW_RESERVE } from '../../src/hubspot/budget.ts';
 import { busiestWindow } from '../support/windows.ts';
 
 /** A budget on a virtual clock: sleeping moves the clock, so a test of minutes runs at once. */
@@ -127,6 +127,43 @@ describe("HubspotBudget: HubSpot's Remaining header (every client of the app cou
     for (let i = 0; i < 16; i++) await send(arrivals);
     assert.equal(arrivals.filter((t) => t === start).length, 20 - Math.ceil(100 * SHARED_WINDOW_RESERVE), 'all but the reserve at once');
     assert.equal(arrivals.at(-1)! - start, 10_000, 'the next one when that word of HubSpot is a window old');
+  });
+
+  it('after others were last seen: the reserve for a window, then one slot (a worker starting again sends its first request blind), none after OTHERS_REMEMBERED_MS', async () => {
+    const { budget, clock, send } = virtual(100, { slackMs: 0 });
+    const reserve = Math.ceil(100 * SHARED_WINDOW_RESERVE);
+    budget.observe({ remaining: '60', max: '100', intervalMs: '10000' }, 200); // 40 of others
+    // Half a window later HubSpot's count is this process's own (its share comes and goes): the reserve stays.
+    clock.t += 5_000;
+    budget.observe({ remaining: '100', max: '100', intervalMs: '10000' }, 200);
+    const first = clock.t;
+    const early: number[] = [];
+    await Promise.all(Array.from({ length: 100 - reserve }, () => send(early)));
+    assert.equal(early.filter((t) => t === first).length, 100 - reserve, 'all but the reserve at once');
+    // A window after the others were last seen (one of them killed): one slot is left, for its first request when it starts again.
+    clock.t += 10_000;
+    budget.observe({ remaining: '100', max: '100', intervalMs: '10000' }, 200);
+    const start = clock.t;
+    const arrivals: number[] = [];
+    await Promise.all(Array.from({ length: 100 }, () => send(arrivals)));
+    assert.equal(arrivals.filter((t) => t === start).length, 99, 'one slot left to a restarted worker');
+    // Long after the others were last seen, a process alone spends the whole window again.
+    clock.t += OTHERS_REMEMBERED_MS;
+    budget.observe({ remaining: '100', max: '100', intervalMs: '10000' }, 200);
+    const later = clock.t;
+    const again: number[] = [];
+    await Promise.all(Array.from({ length: 100 }, () => send(again)));
+    assert.equal(again.filter((t) => t === later).length, 100, 'the whole window');
+  });
+
+  it('never seen others: a process alone spends the whole window, whatever HubSpot says of its own requests', async () => {
+    const { budget, clock, send } = virtual(100, { slackMs: 0 });
+    const arrivals: number[] = [];
+    const start = clock.t;
+    await send(arrivals); // the probe
+    budget.observe({ remaining: '99', max: '100', intervalMs: '10000' }, 200); // 1 used: its own
+    await Promise.all(Array.from({ length: 99 }, () => send(arrivals)));
+    assert.equal(arrivals.filter((t) => t === start).length, 100);
   });
 
   it('a process without a fresh word from HubSpot (just started) sends one request first, the rest once its answer says what is left', async () => {
