@@ -172,7 +172,7 @@ export async function importWorkflow(input: ImportWorkflowInput): Promise<Import
   // Decided at the run's first task, so a run started by the previous release replays as it ran.
   const keepEarlyReports = patched(PATCH.importEarlyReports);
   /** Reports of a page whose hand-off has not completed yet (PATCH.importEarlyReports). */
-  const early: ImportRowsApplied[] = [];
+  let early: ImportRowsApplied[] = [];
   setHandler(importRowsAppliedSignal, (applied) => {
     if (applied.importId !== progress.importId) return;
     const page = inFlight.find((p) => p.page === applied.page);
@@ -202,14 +202,9 @@ export async function importWorkflow(input: ImportWorkflowInput): Promise<Import
         ])
       : [];
     const pending: PageInFlight = { page: pageNumber, friends: page.userIds.length, shards: sent, reported: [] };
-    for (let i = 0; i < early.length; ) {
-      const report = early[i]!;
-      if (report.page !== pageNumber) i++;
-      else {
-        early.splice(i, 1);
-        if (sent.includes(report.shard) && !pending.reported.some((r) => r.shard === report.shard)) pending.reported.push(report);
-      }
-    }
+    // Its reports that came before this completion (one per shard: the handler keeps no duplicates).
+    pending.reported.push(...early.filter((r) => r.page === pageNumber && sent.includes(r.shard)));
+    early = early.filter((r) => r.page !== pageNumber);
     inFlight.push(pending);
     show();
     return { page, inFlight: pending };

@@ -8,8 +8,9 @@
 // the app, other workers included — does not say the window is spent. A request holds its slot from
 // the moment it may go until a window after its answer: HubSpot counted it somewhere in between,
 // however slow the network or the first connection. Waiting requests go in order. When HubSpot's count
-// has shown other clients lately, a small reserve of the window is left to them (SHARED_WINDOW_RESERVE); without
-// a fresh count (at start, after a quiet window) one request goes first to learn it.
+// has shown other clients lately, a small reserve of the window is left to them (SHARED_WINDOW_RESERVE, then
+// one slot for OTHERS_REMEMBERED_MS); without a fresh count (at start, after a quiet window) one request
+// goes first to learn it.
 
 export interface BudgetOptions {
   /** HubSpot's limit per window (HUBSPOT_REQUESTS_PER_10S) */
@@ -147,6 +148,14 @@ export class HubspotBudget {
     return seen.remaining - seen.sentSince + seen.freedSince;
   }
 
+  /** The part of HubSpot's window left to other clients, by how lately HubSpot's count showed them (OTHERS_REMEMBERED_MS). */
+  private reserveForOthers(now: number): number {
+    if (!this.observed || this.othersSeenAt === undefined) return 0;
+    const since = now - this.othersSeenAt;
+    if (since < this.windowMs) return Math.ceil(this.observed.max * SHARED_WINDOW_RESERVE);
+    return since < OTHERS_REMEMBERED_MS ? 1 : 0;
+  }
+
   private expire(now: number): void {
     const horizon = now - this.windowMs - this.slackMs;
     while (this.answered.length > 0 && this.answered[0]! <= horizon) {
@@ -165,8 +174,7 @@ export class HubspotBudget {
       this.expire(now);
       const own = this.max - this.inFlight - this.answered.length;
       const reported = this.reportedRemaining();
-      const sinceOthers = this.othersSeenAt === undefined ? Infinity : now - this.othersSeenAt;
-      const reserve = !this.observed || reported === Infinity ? 0 : sinceOthers < this.windowMs ? Math.ceil(this.observed.max * SHARED_WINDOW_RESERVE) : sinceOthers < OTHERS_REMEMBERED_MS ? 1 : 0;
+      const reserve = reported === Infinity ? 0 : this.reserveForOthers(now);
       // Without a fresh word from HubSpot (a process just started, or idle for a window) others may have
       // filled the window: one request goes first, and its answer says how much is left.
       const probing = reported === Infinity && this.headersKnown !== false && this.inFlight > 0;
