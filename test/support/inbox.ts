@@ -1,7 +1,7 @@
 // Reads what a channel's contact writers (inbox workflows) received, from their histories: every run, open or
 // closed, with or without a worker. Tests and the webhook benchmark check acceptance with it.
 import type { Client } from '@temporalio/client';
-import type { InboxBatch, InboxItem } from '../../src/contracts.ts';
+import { inboxEventsSignal, type InboxBatch, type InboxItem } from '../../src/contracts.ts';
 
 export interface InboxContents {
   /** LINE users whose events Temporal accepted into an inbox */
@@ -20,7 +20,9 @@ export async function inboxContents(client: Client, channelId: string): Promise<
     contents.runs++;
     const history = await client.workflow.getHandle(execution.workflowId, execution.runId).fetchHistory();
     for (const event of history.events ?? []) {
-      const payload = event.workflowExecutionSignaledEventAttributes?.input?.payloads?.[0]?.data;
+      // Producers' events only: a writer also gets import rows and batch reports (batchDone, from a batch an earlier run started) by signal.
+      const signalled = event.workflowExecutionSignaledEventAttributes;
+      const payload = signalled?.signalName === inboxEventsSignal.name ? signalled.input?.payloads?.[0]?.data : undefined;
       if (!payload) continue;
       const { items } = JSON.parse(Buffer.from(payload).toString('utf8')) as InboxBatch;
       contents.signals++;
