@@ -97,8 +97,14 @@ async function startWorkerProcess(env: Record<string, string>): Promise<ChildPro
   // `npm run worker` is `node scripts/run.mjs worker`; the reporter only prints memoryUsage() lines.
   const child = spawn(process.execPath, [...workerNodeOptions, '--import', './bench/support/memory-reporter.mjs', 'scripts/run.mjs', 'worker'], {
     cwd: PROJECT_ROOT,
-    // glibc's allocator settings (MALLOC_ARENA_MAX, MALLOC_TRIM_THRESHOLD_, …) pass through, to measure their effect.
-    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...Object.fromEntries(Object.entries(process.env).filter(([k]) => k.startsWith('MALLOC_'))), ...env },
+    // glibc's allocator settings (MALLOC_ARENA_MAX, MALLOC_TRIM_THRESHOLD_, …) and the allocation profiler's
+    // (ALLOCATION_PROFILE_*) pass through, to measure their effect.
+    env: {
+      PATH: process.env.PATH ?? '',
+      HOME: process.env.HOME ?? '',
+      ...Object.fromEntries(Object.entries(process.env).filter(([k]) => k.startsWith('MALLOC_') || k.startsWith('ALLOCATION_PROFILE_'))),
+      ...env,
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';
