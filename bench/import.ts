@@ -93,8 +93,22 @@ function rssOf(pid: number): { rssMb: number; hwmMb: number } | undefined {
   }
 }
 
+/**
+ * The variables `npm run worker` sets before `node scripts/run.mjs worker` (package.json: `NAME=value` or
+ * `NAME=${NAME:-default}` in front), so the benchmark's worker runs with exactly the same environment.
+ */
+function npmWorkerEnv(): Record<string, string> {
+  const script = (JSON.parse(readFileSync(join(PROJECT_ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> }).scripts.worker ?? '';
+  const env: Record<string, string> = {};
+  for (const [, name, value] of script.matchAll(/(?:^|\s)([A-Z_][A-Z0-9_]*)=(\S+)(?=\s)/g)) {
+    const fallback = /^\$\{([A-Z_][A-Z0-9_]*):-(.*)\}$/.exec(value!);
+    env[name!] = fallback ? process.env[fallback[1]!] || fallback[2]! : value!;
+  }
+  return env;
+}
+
 async function startWorkerProcess(env: Record<string, string>): Promise<ChildProcess> {
-  // `npm run worker` is `node scripts/run.mjs worker`; the reporter only prints memoryUsage() lines.
+  // `npm run worker` is `node scripts/run.mjs worker` with npmWorkerEnv(); the reporter only prints memoryUsage() lines.
   const child = spawn(process.execPath, [...workerNodeOptions, '--import', './bench/support/memory-reporter.mjs', 'scripts/run.mjs', 'worker'], {
     cwd: PROJECT_ROOT,
     // glibc's allocator settings (MALLOC_ARENA_MAX, MALLOC_TRIM_THRESHOLD_, …) and the allocation profiler's
@@ -103,6 +117,7 @@ async function startWorkerProcess(env: Record<string, string>): Promise<ChildPro
       PATH: process.env.PATH ?? '',
       HOME: process.env.HOME ?? '',
       ...Object.fromEntries(Object.entries(process.env).filter(([k]) => k.startsWith('MALLOC_') || k.startsWith('ALLOCATION_PROFILE_'))),
+      ...npmWorkerEnv(),
       ...env,
     },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -507,7 +522,9 @@ try {
       averageRequestsPerSecond: round(importRequests / (wallMs / 1000), 2),
     },
     worker: {
-      command: `node ${[...workerNodeOptions, 'scripts/run.mjs', 'worker'].join(' ')}  (npm run worker)`,
+      command: `${Object.entries(npmWorkerEnv())
+        .map(([k, v]) => `${k}=${v} `)
+        .join('')}node ${[...workerNodeOptions, 'scripts/run.mjs', 'worker'].join(' ')}  (npm run worker)`,
       idleRssMb: idleBefore.lastMb,
       idleRssMaxMb: idleBefore.maxMb,
       peakRssMb: peak ? round(peak.hwmMb) : round(Math.max(...rssSamples.map((s) => s.rssMb))),

@@ -26,7 +26,7 @@ export async function build() {
   const quiet = { log() {}, trace() {}, debug() {}, info() {}, warn: (m) => log(m), error: (m) => log(m) };
   const { code } = await bundleWorkflowCode({ workflowsPath: join(ROOT, 'workflows', 'index.ts'), logger: quiet });
   await mkdir(DIST, { recursive: true });
-  await writeFile(`${WORKFLOW_BUNDLE}.partial`, withoutSourcesContent(code));
+  await writeFile(`${WORKFLOW_BUNDLE}.partial`, latin1Only(withoutSourcesContent(code)));
   await rename(`${WORKFLOW_BUNDLE}.partial`, WORKFLOW_BUNDLE);
   await writeFile(BUILD_INFO, `${JSON.stringify({ sourceHash: hash, builtAt: new Date().toISOString() }, null, 2)}\n`);
   log(`dist/ built in ${((Date.now() - began) / 1000).toFixed(1)} s`);
@@ -45,6 +45,16 @@ export function withoutSourcesContent(code) {
   const map = JSON.parse(Buffer.from(code.slice(base64At).trimEnd(), 'base64').toString());
   delete map.sourcesContent;
   return `${code.slice(0, base64At)}${Buffer.from(JSON.stringify(map)).toString('base64')}\n`;
+}
+
+/**
+ * The bundle with every character above U+00FF written as a \uXXXX escape (a handful of dashes, arrows
+ * and ellipses in comments and messages): one such character makes V8 hold the whole 1 MB source as a
+ * two-byte string, in the main thread and again in the workflow thread. The escapes mean the same in
+ * strings, regular expressions and identifiers; only the columns of those few lines shift.
+ */
+export function latin1Only(code) {
+  return code.replace(/[^\x00-\xff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
 
 if (import.meta.main ?? process.argv[1] === import.meta.filename) {

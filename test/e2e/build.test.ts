@@ -5,7 +5,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { build } from '../../scripts/build.mjs';
+import { build, latin1Only } from '../../scripts/build.mjs';
 import { DIST, ROOT, staleReason, WORKFLOW_BUNDLE } from '../../scripts/build-info.mjs';
 
 before(async () => {
@@ -40,7 +40,20 @@ test('the runtime dependencies carry no development tool', () => {
   const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { dependencies: Record<string, string>; scripts: Record<string, string> };
   for (const tool of ['tsx', 'typescript', '@temporalio/testing', 'ts-node']) assert.equal(pkg.dependencies[tool], undefined, tool);
   assert.equal(Object.keys(pkg.dependencies).filter((name) => name.startsWith('@types/')).length, 0);
-  for (const script of ['start', 'server', 'worker', 'import', 'line', 'sandbox']) assert.match(pkg.scripts[script]!, /^node scripts\/run\.mjs /, script);
+  for (const script of ['server', 'import', 'line', 'sandbox']) assert.match(pkg.scripts[script]!, /^node scripts\/run\.mjs /, script);
+  // the processes that run a worker: glibc's allocator with two arenas unless the environment says otherwise
+  for (const script of ['start', 'worker']) assert.match(pkg.scripts[script]!, /^MALLOC_ARENA_MAX=\$\{MALLOC_ARENA_MAX:-2\} node scripts\/run\.mjs /, script);
+});
+
+test('the workflow bundle is Latin-1 only (V8 then holds its source as one byte per character, in both threads)', () => {
+  const bundle = readFileSync(WORKFLOW_BUNDLE, 'utf8');
+  assert.equal(bundle.match(/[^\x00-\xff]/g), null);
+  // the escapes mean what the characters meant, in strings, templates, regular expressions and identifiers
+  const source = "const s = 'a–b', t = `…${1}`, r = /→+/u.test('→→'), 名前 = '😀'; [s, t, r, 名前]";
+  const escaped = latin1Only(source);
+  assert.equal(escaped.match(/[^\x00-\xff]/g), null);
+  assert.deepEqual((0, eval)(escaped), (0, eval)(source));
+  assert.equal(latin1Only('plain ASCII and Latin-1: café'), 'plain ASCII and Latin-1: café');
 });
 
 test('the compiled code, run as the launcher runs it, names .ts lines in stack traces', () => {
