@@ -1,4 +1,5 @@
 import { Client } from '@hubspot/api-client';
+import { keepAliveAgent } from '../http-agents.ts';
 import type { HubspotBudget } from './budget.ts';
 
 export interface HubspotClientOptions {
@@ -15,13 +16,15 @@ interface ResponseContextLike {
 
 /**
  * The one HubSpot client setup: no hidden retries (Temporal retries); with a budget, each answer
- * tells it what HubSpot counted in its window (`budget.run` around a call paces it).
+ * tells it what HubSpot counted in its window (`budget.run` around a call paces it). With an
+ * `httpAgent` the client sends over node:http(s) instead of the global fetch (src/http-agents.ts).
  */
 export function createHubspotClient({ accessToken, baseUrl, budget }: HubspotClientOptions): Client {
   return new Client({
     accessToken,
     basePath: baseUrl,
     numberOfApiCallRetries: 0,
+    httpAgent: keepAliveAgent(new URL(baseUrl).protocol),
     ...(budget
       ? {
           middleware: [

@@ -12,6 +12,7 @@
 import { HTTPFetchError } from '@line/bot-sdk';
 import http from 'node:http';
 import https from 'node:https';
+import { keepAliveAgent } from '../http-agents.ts';
 
 /** What the SDK's client offers: the Messaging API client calls only `get`, `post`, `put` and `delete`. */
 interface SdkHttpClient {
@@ -27,10 +28,7 @@ interface SdkHttpClient {
 /** A request with no answer in this long fails (the activity's retry takes over); LINE answers in well under a second. */
 export const LINE_REQUEST_TIMEOUT_MS = 30_000;
 
-const agents = {
-  'http:': new http.Agent({ keepAlive: true }),
-  'https:': new https.Agent({ keepAlive: true }),
-};
+const agents = { 'http:': keepAliveAgent('http:'), 'https:': keepAliveAgent('https:') };
 
 function searchParams(params: Record<string, unknown> | undefined): string {
   if (!params) return '';
